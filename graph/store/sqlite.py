@@ -1,0 +1,349 @@
+"""The embedded default store: one SQLite file in WAL mode.
+
+Chosen so that a newcomer can run castlegate with nothing else installed. Every write is
+one ``BEGIN IMMEDIATE`` transaction: SQLite then holds the single writer lock for the whole
+check-then-insert, so concurrent duplicate batches (from threads or other processes)
+cannot both insert.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from graph.errors import AccountNotFound, GraphExists, GraphNotFound, StoreUnavailable
+from graph.model import (
+    Account,
+    AccountDetail,
+    GraphInfo,
+    IngestResult,
+    Interaction,
+    Kind,
+    empty_kind_counts,
+    epoch_ms,
+    from_epoch_ms,
+)
+from graph.store import batch as _batch
+
+__all__ = ["SqliteStore"]
+
+_KINDS = [k.value for k in Kind]
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS graphs (
+    id TEXT PRIMARY KEY,
+    description TEXT NOT NULL,
+    incarnation TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    created_ms INTEGER NOT NULL,
+    accounts INTEGER NOT NULL DEFAULT 0,
+    {", ".join(f"n_{k} INTEGER NOT NULL DEFAULT 0" for k in _KINDS)},
+    first_ms INTEGER,
+    last_ms INTEGER
+);
+CREATE TABLE IF NOT EXISTS accounts (
+    graph TEXT NOT NULL,
+    id TEXT NOT NULL,
+    handle TEXT,
+    platform TEXT,
+    followers INTEGER,
+    attributes TEXT,
+    PRIMARY KEY (graph, id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS interactions (
+    graph TEXT NOT NULL,
+    id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    source TEXT NOT NULL,
+    target TEXT NOT NULL,
+    at_ms INTEGER NOT NULL,
+    post TEXT,
+    in_reply_to TEXT,
+    object TEXT,
+    conversation TEXT,
+    platform TEXT,
+    digest TEXT NOT NULL,
+    PRIMARY KEY (graph, id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS interactions_source ON interactions (graph, source, kind);
+CREATE INDEX IF NOT EXISTS interactions_target ON interactions (graph, target, kind);
+"""
+
+# SQLite allows 32766 host parameters since 3.32; stay well below for older builds.
+_CHUNK = 900
+
+
+class SqliteStore:
+    kind = "sqlite"
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+        self._conn().executescript(_SCHEMA)
+
+    # connections: one per thread, because sqlite3 connections must not be shared
+    def _conn(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            try:
+                db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            except sqlite3.Error as e:  # pragma: no cover - depends on the filesystem
+                raise StoreUnavailable(f"cannot open {self.path}: {e}") from e
+            db.execute("PRAGMA journal_mode=WAL")
+            # FULL fsyncs the WAL at every commit: an acknowledged batch survives even an
+            # OS crash, which NORMAL does not promise.
+            db.execute("PRAGMA synchronous=FULL")
+            db.execute("PRAGMA busy_timeout=30000")
+            db.execute("PRAGMA foreign_keys=OFF")
+            self._local.db = db
+            with self._all_lock:
+                self._all.append(db)
+        return db
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        db = self._conn()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def server_version(self) -> str:
+        try:
+            return self._conn().execute("SELECT sqlite_version()").fetchone()[0]
+        except sqlite3.Error as e:
+            raise StoreUnavailable(str(e)) from e
+
+    def close(self) -> None:
+        with self._all_lock:
+            for db in self._all:
+                db.close()
+            self._all.clear()
+        self._local = threading.local()
+
+    # workspaces
+    def create_graph(self, graph: str, description: str = "") -> GraphInfo:
+        with self._write() as db:
+            try:
+                db.execute(
+                    "INSERT INTO graphs (id, description, incarnation, revision, created_ms)"
+                    " VALUES (?, ?, ?, 0, ?)",
+                    (graph, description, _batch.new_incarnation(), int(time.time() * 1000)),
+                )
+            except sqlite3.IntegrityError:
+                raise GraphExists(graph) from None
+        return self.get_graph(graph)
+
+    def list_graphs(self) -> list[GraphInfo]:
+        rows = self._conn().execute(f"{_GRAPH_SELECT} ORDER BY id").fetchall()
+        return [_graph_info(r) for r in rows]
+
+    def get_graph(self, graph: str) -> GraphInfo:
+        row = self._conn().execute(f"{_GRAPH_SELECT} WHERE id = ?", (graph,)).fetchone()
+        if row is None:
+            raise GraphNotFound(graph)
+        return _graph_info(row)
+
+    def delete_graph(self, graph: str) -> None:
+        with self._write() as db:
+            if db.execute("DELETE FROM graphs WHERE id = ?", (graph,)).rowcount == 0:
+                raise GraphNotFound(graph)
+            db.execute("DELETE FROM interactions WHERE graph = ?", (graph,))
+            db.execute("DELETE FROM accounts WHERE graph = ?", (graph,))
+
+    # writes
+    def upsert_accounts(self, graph: str, accounts: Sequence[Account]) -> int:
+        latest = {a.id: a for a in accounts}  # last one wins within a batch
+        with self._write() as db:
+            _require_graph(db, graph)
+            created = db.executemany(
+                "INSERT OR IGNORE INTO accounts (graph, id) VALUES (?, ?)",
+                [(graph, i) for i in latest],
+            ).rowcount
+            # only rows whose content really changes are counted, so that re-sending the
+            # same accounts leaves the graph version alone
+            changed = db.executemany(
+                "UPDATE accounts SET handle = coalesce(?1, handle),"
+                " platform = coalesce(?2, platform), followers = coalesce(?3, followers),"
+                " attributes = coalesce(?4, attributes)"
+                " WHERE graph = ?5 AND id = ?6 AND ("
+                " (?1 IS NOT NULL AND handle IS NOT ?1) OR (?2 IS NOT NULL AND platform IS NOT ?2)"
+                " OR (?3 IS NOT NULL AND followers IS NOT ?3)"
+                " OR (?4 IS NOT NULL AND attributes IS NOT ?4))",
+                [
+                    (
+                        a.handle,
+                        a.platform,
+                        a.followers,
+                        _attrs(a.attributes),
+                        graph,
+                        a.id,
+                    )
+                    for a in latest.values()
+                ],
+            ).rowcount
+            if created or changed:
+                db.execute(
+                    "UPDATE graphs SET accounts = accounts + ?, revision = revision + 1"
+                    " WHERE id = ?",
+                    (created, graph),
+                )
+        return len(latest)
+
+    def add_interactions(self, graph: str, interactions: Sequence[Interaction]) -> IngestResult:
+        prepared = _batch.prepare(interactions)
+        with self._write() as db:
+            _require_graph(db, graph)
+            stored: dict[str, str] = {}
+            ids = list(prepared.items)
+            for i in range(0, len(ids), _CHUNK):
+                chunk = ids[i : i + _CHUNK]
+                stored.update(
+                    db.execute(
+                        "SELECT id, digest FROM interactions WHERE graph = ? AND id IN"
+                        f" ({','.join('?' * len(chunk))})",
+                        (graph, *chunk),
+                    ).fetchall()
+                )
+            new = _batch.split_existing(prepared, stored)
+            duplicates = prepared.duplicates_within + len(stored)
+            if not new:
+                return IngestResult(accepted=0, duplicates=duplicates)
+            names = {it.source for it in new} | {it.target for it in new}
+            created = db.executemany(
+                "INSERT OR IGNORE INTO accounts (graph, id) VALUES (?, ?)",
+                [(graph, n) for n in names],
+            ).rowcount
+            db.executemany(
+                "INSERT INTO interactions (graph, id, kind, source, target, at_ms, post,"
+                " in_reply_to, object, conversation, platform, digest)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        graph,
+                        it.id,
+                        it.kind.value,
+                        it.source,
+                        it.target,
+                        epoch_ms(it.at),
+                        it.post,
+                        it.in_reply_to,
+                        it.object,
+                        it.conversation,
+                        it.platform,
+                        prepared.digests[it.id],
+                    )
+                    for it in new
+                ],
+            )
+            tally = _batch.Tally.of(new)
+            db.execute(
+                "UPDATE graphs SET accounts = accounts + ?, revision = revision + 1,"
+                + ", ".join(f"n_{k} = n_{k} + ?" for k in _KINDS)
+                + ", first_ms = min(coalesce(first_ms, ?), ?)"
+                ", last_ms = max(coalesce(last_ms, ?), ?) WHERE id = ?",
+                (
+                    created,
+                    *(tally.per_kind[k] for k in _KINDS),
+                    tally.first_ms,
+                    tally.first_ms,
+                    tally.last_ms,
+                    tally.last_ms,
+                    graph,
+                ),
+            )
+        return IngestResult(accepted=len(new), duplicates=duplicates)
+
+    # reads
+    def get_account(self, graph: str, account: str) -> AccountDetail:
+        db = self._conn()
+        _require_graph(db, graph)
+        row = db.execute(
+            "SELECT id, handle, platform, followers, attributes FROM accounts"
+            " WHERE graph = ? AND id = ?",
+            (graph, account),
+        ).fetchone()
+        if row is None:
+            raise AccountNotFound(graph, account)
+        out, inc = empty_kind_counts(), empty_kind_counts()
+        for counts, column in ((out, "source"), (inc, "target")):
+            for kind, n in db.execute(
+                f"SELECT kind, count(*) FROM interactions WHERE graph = ? AND {column} = ?"
+                " GROUP BY kind",
+                (graph, account),
+            ):
+                counts[kind] = n
+        return AccountDetail(account=_account(row), outgoing=out, incoming=inc)
+
+    def iter_interactions(self, graph: str) -> Iterator[Interaction]:
+        db = self._conn()
+        _require_graph(db, graph)
+        cur = db.execute(
+            "SELECT id, kind, source, target, at_ms, post, in_reply_to, object, conversation,"
+            " platform FROM interactions WHERE graph = ? ORDER BY id",
+            (graph,),
+        )
+        for r in cur:
+            yield Interaction(
+                id=r[0],
+                kind=Kind(r[1]),
+                source=r[2],
+                target=r[3],
+                at=from_epoch_ms(r[4]),
+                post=r[5],
+                in_reply_to=r[6],
+                object=r[7],
+                conversation=r[8],
+                platform=r[9],
+            )
+
+
+_GRAPH_SELECT = (
+    "SELECT id, description, incarnation, revision, created_ms, accounts, "
+    + ", ".join(f"n_{k}" for k in _KINDS)
+    + ", first_ms, last_ms FROM graphs"
+)
+
+
+def _graph_info(r: tuple) -> GraphInfo:
+    n = len(_KINDS)
+    return GraphInfo(
+        id=r[0],
+        description=r[1],
+        version=_batch.version_string(r[2], r[3]),
+        created_at=from_epoch_ms(r[4]),
+        accounts=r[5],
+        interactions=dict(zip(_KINDS, r[6 : 6 + n])),
+        first_at=from_epoch_ms(r[6 + n]),
+        last_at=from_epoch_ms(r[7 + n]),
+    )
+
+
+def _require_graph(db: sqlite3.Connection, graph: str) -> None:
+    if db.execute("SELECT 1 FROM graphs WHERE id = ?", (graph,)).fetchone() is None:
+        raise GraphNotFound(graph)
+
+
+def _attrs(attributes: dict[str, str] | None) -> str | None:
+    return None if attributes is None else json.dumps(attributes, sort_keys=True)
+
+
+def _account(r: tuple) -> Account:
+    return Account(
+        id=r[0],
+        handle=r[1],
+        platform=r[2],
+        followers=r[3],
+        attributes=None if r[4] is None else json.loads(r[4]),
+    )

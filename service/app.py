@@ -1,0 +1,118 @@
+"""The Litestar application: ``create_app(settings) -> Litestar``."""
+
+from __future__ import annotations
+
+import logging
+import time
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Contact, License
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from graph.errors import StoreUnavailable
+from graph.store.port import GraphStore
+from service import __version__
+from service.errors import EXCEPTION_HANDLERS
+from service.routes import graphs, health, interactions
+from service.settings import Settings
+from service.stores import open_store
+
+log = logging.getLogger("castlegate.http")
+
+ROUTES = [health.health, health.ready, graphs.GraphController, interactions.add_interactions]
+
+
+def create_app(settings: Settings | None = None, store: GraphStore | None = None) -> Litestar:
+    """Builds the app. A ``store`` handed in is used as is (and not closed by the app);
+    otherwise one is opened from ``settings`` at start-up and closed at shutdown."""
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        own = store is None
+        app.state.store = open_store(settings) if own else store
+        ensure = getattr(app.state.store, "ensure_schema", None)
+        if ensure is not None:
+            try:
+                ensure()
+            except StoreUnavailable as e:
+                # start anyway: /ready says 503 until the store answers
+                log.warning("store not ready at start-up", extra={"error": str(e)})
+        log.info(
+            "castlegate started",
+            extra={"store": app.state.store.kind, "version": __version__},
+        )
+        try:
+            yield
+        finally:
+            if own:
+                app.state.store.close()
+
+    return Litestar(
+        route_handlers=ROUTES,
+        dependencies={"store": Provide(_store, sync_to_thread=False)},
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[lifespan],
+        middleware=[_access_log],
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=openapi_config(),
+        logging_config=None,
+        state=State({"settings": settings}),
+        debug=False,
+    )
+
+
+def _store(state: State) -> GraphStore:
+    return state.store
+
+
+def openapi_config() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="castlegate",
+        version=__version__,
+        description=(
+            "Conversation-network analysis: who really talks with whom, who carries "
+            "information across communities, which circles only count their own currency."
+        ),
+        contact=Contact(name="castlegate"),
+        license=License(name="MIT", identifier="MIT"),
+        path="/schema",
+        use_handler_docstrings=True,
+    )
+
+
+def _access_log(app: ASGIApp) -> ASGIApp:
+    """One structured line per request, with status and duration."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await app(scope, receive, send_wrapper)
+        finally:
+            log.info(
+                "request",
+                extra={
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - start) * 1000, 2),
+                },
+            )
+
+    return middleware

@@ -1,0 +1,157 @@
+"""The ``castlegate`` command: serve | demo | neo4j | openapi."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from service import __version__
+from service.settings import Settings
+
+OPENAPI_PATH = Path(__file__).resolve().parents[1] / "openapi" / "openapi.json"
+
+
+def _store_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("store (default: the environment, else sqlite in the data dir)")
+    g.add_argument("--data-dir", type=Path, help="folder of the sqlite store (CASTLEGATE_DATA_DIR)")
+    g.add_argument("--neo4j-uri", help="use Neo4j at this Bolt URI (NEO4J_URI)")
+    g.add_argument("--neo4j-user", help="NEO4J_USER")
+    g.add_argument("--neo4j-password", help="NEO4J_PASSWORD (prefer the environment)")
+    g.add_argument("--log-level", help="CASTLEGATE_LOG_LEVEL")
+    g.add_argument("--log-format", choices=["json", "text"], help="CASTLEGATE_LOG_FORMAT")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+        data_dir=args.data_dir,
+        neo4j_uri=args.neo4j_uri,
+        neo4j_user=args.neo4j_user,
+        neo4j_password=args.neo4j_password,
+        log_level=args.log_level,
+        log_format=args.log_format,
+    )
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from service import logs
+    from service.app import create_app
+
+    settings = _settings(args)
+    logs.configure(settings.log_level, settings.log_format)
+    app = create_app(settings)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from graph.demo import demo_network
+    from graph.errors import GraphExists
+    from service.stores import open_store
+
+    settings = _settings(args)
+    store = open_store(settings)
+    try:
+        try:
+            store.create_graph(args.graph, "castlegate's built-in demo network (generated in code)")
+        except GraphExists:
+            pass
+        accounts, interactions = demo_network(seed=args.seed)
+        store.upsert_accounts(args.graph, accounts)
+        result = store.add_interactions(args.graph, interactions)
+        info = store.get_graph(args.graph)
+    finally:
+        store.close()
+    print(
+        f"demo graph {args.graph!r} in the {settings.store_kind} store: {info.accounts} accounts,"
+        f" {sum(info.interactions.values())} interactions ({result.accepted} new,"
+        f" {result.duplicates} already there)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_neo4j(args: argparse.Namespace) -> int:
+    from service import neo4j_local
+
+    argv = [args.action]
+    if args.port is not None:
+        argv += ["--port", str(args.port)]
+    if args.home is not None:
+        argv += ["--home", str(args.home)]
+    return neo4j_local.main(argv)
+
+
+def cmd_openapi(args: argparse.Namespace) -> int:
+    text = openapi_text()
+    if args.check:
+        current = OPENAPI_PATH.read_text() if OPENAPI_PATH.exists() else ""
+        if current != text:
+            print(f"{OPENAPI_PATH} is out of date: run 'castlegate openapi'", file=sys.stderr)
+            return 1
+        return 0
+    if args.stdout:
+        sys.stdout.write(text)
+    else:
+        OPENAPI_PATH.write_text(text)
+        print(f"wrote {OPENAPI_PATH}", file=sys.stderr)
+    return 0
+
+
+def openapi_text() -> str:
+    """The app's OpenAPI document as committed: sorted keys, two-space indent."""
+    from service.app import create_app
+
+    app = create_app(Settings(), store=_NoStore())  # the schema does not depend on a store
+    return json.dumps(app.openapi_schema.to_schema(), indent=2, sort_keys=True) + "\n"
+
+
+class _NoStore:
+    """Placeholder handed to ``create_app`` when only the schema is wanted; the app is
+    never started, so no method is ever called."""
+
+    kind = "none"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="castlegate", description="conversation-network analysis")
+    p.add_argument("--version", action="version", version=f"castlegate {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("serve", help="run the HTTP API")
+    s.add_argument("--host", help="CASTLEGATE_HOST (default 127.0.0.1)")
+    s.add_argument("--port", type=int, help="CASTLEGATE_PORT (default 8000)")
+    _store_flags(s)
+    s.set_defaults(fn=cmd_serve)
+
+    d = sub.add_parser("demo", help="load the built-in demo network into the current store")
+    d.add_argument("--graph", default="demo", help="graph id (default: demo)")
+    d.add_argument("--seed", type=int, default=7)
+    _store_flags(d)
+    d.set_defaults(fn=cmd_demo)
+
+    n = sub.add_parser("neo4j", help="the project's local Neo4j server")
+    n.add_argument("action", choices=["start", "stop", "status", "install"])
+    n.add_argument("--port", type=int, help="Bolt port (CASTLEGATE_NEO4J_PORT, default 7687)")
+    n.add_argument("--home", type=Path, help="state folder (CASTLEGATE_NEO4J_HOME)")
+    n.set_defaults(fn=cmd_neo4j)
+
+    o = sub.add_parser("openapi", help="write openapi/openapi.json from the app")
+    o.add_argument("--check", action="store_true", help="exit 1 if the committed file differs")
+    o.add_argument("--stdout", action="store_true", help="print instead of writing")
+    o.set_defaults(fn=cmd_openapi)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.fn(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

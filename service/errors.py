@@ -1,0 +1,137 @@
+"""Every error leaves the service as RFC 9457 problem JSON, mapped here and nowhere else.
+
+Domain errors map to their status (not found 404, exists/conflict 409, invalid 422 or 400,
+store down 503); anything unexpected is logged with its stack and answered 500 with no
+internals.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from graph.ingest.validate import split_error
+from graph.errors import (
+    GraphExists,
+    IngestConflict,
+    InvalidInput,
+    NotFound,
+    StoreUnavailable,
+)
+
+log = logging.getLogger("castlegate.errors")
+
+PROBLEM = "application/problem+json"
+_TYPE_BASE = "https://castlegate.dev/problems/"
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str | None = None,
+    *,
+    kind: str | None = None,
+    request: Request | None = None,
+    **extra: Any,
+) -> Response:
+    body: dict[str, Any] = {
+        "type": _TYPE_BASE + (kind or title.lower().replace(" ", "-")),
+        "title": title,
+        "status": status,
+    }
+    if detail:
+        body["detail"] = detail
+    if request is not None:
+        body["instance"] = request.url.path
+    body.update(extra)
+    headers = {"Retry-After": "5"} if status == 503 else None
+    return Response(content=body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def _not_found(request: Request, exc: NotFound) -> Response:
+    return problem(404, "Not found", str(exc), request=request, kind="not-found")
+
+
+def _exists(request: Request, exc: GraphExists) -> Response:
+    return problem(409, "Already exists", str(exc), request=request, kind="exists")
+
+
+def _conflict(request: Request, exc: IngestConflict) -> Response:
+    return problem(
+        409,
+        "Conflicting re-send",
+        f"{exc}; nothing was written",
+        request=request,
+        kind="ingest-conflict",
+        errors=[
+            {"index": i, "field": "id", "value": ident, "message": "stored with different content"}
+            for i, ident in zip(exc.indexes, exc.ids)
+        ],
+    )
+
+
+def _invalid(request: Request, exc: InvalidInput) -> Response:
+    return problem(
+        422,
+        "Invalid input",
+        f"{len(exc.errors)} problem(s) in the request; nothing was written",
+        request=request,
+        kind="invalid-input",
+        errors=[
+            {k: v for k, v in (("index", e.index), ("field", e.field), ("message", e.message)) if v is not None}
+            for e in exc.errors
+        ],
+    )
+
+
+def _unavailable(request: Request, exc: StoreUnavailable) -> Response:
+    log.warning("store unavailable", extra={"error": str(exc), "path": request.url.path})
+    return problem(503, "Store unavailable", "the graph store did not answer; retry later", request=request)
+
+
+def _validation(request: Request, exc: ValidationException) -> Response:
+    # Litestar's own decoding errors (query parameters, malformed bodies): name the field.
+    errors = []
+    for e in exc.extra or []:
+        if isinstance(e, dict):
+            key, message = e.get("key"), e.get("message") or ""
+            if key in (None, "data"):  # the body as a whole: the field is in the message
+                key = split_error(message)[0] or key
+            errors.append({k: v for k, v in (("field", key), ("source", e.get("source")), ("message", message)) if v})
+    return problem(400, "Bad request", exc.detail, request=request, kind="bad-request", errors=errors)
+
+
+def _http(request: Request, exc: HTTPException) -> Response:
+    if exc.status_code >= 500:
+        log.error("http error", extra={"status": exc.status_code, "path": request.url.path})
+    title = {400: "Bad request", 404: "Not found", 405: "Method not allowed", 413: "Payload too large", 415: "Unsupported media type"}.get(
+        exc.status_code, "Error"
+    )
+    return problem(exc.status_code, title, exc.detail if exc.status_code < 500 else None, request=request)
+
+
+def _internal(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error", extra={"path": request.url.path, "method": request.method})
+    return problem(
+        HTTP_500_INTERNAL_SERVER_ERROR,
+        "Internal error",
+        "the request failed on our side; it has been logged",
+        request=request,
+        kind="internal",
+    )
+
+
+EXCEPTION_HANDLERS = {
+    NotFound: _not_found,
+    GraphExists: _exists,
+    IngestConflict: _conflict,
+    InvalidInput: _invalid,
+    StoreUnavailable: _unavailable,
+    ValidationException: _validation,
+    HTTPException: _http,
+    Exception: _internal,
+}

@@ -1,0 +1,91 @@
+"""One settings object, read from the environment and overridden by CLI flags.
+
+Every option is listed in the README's configuration table; keep the two in step.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Mapping
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "castlegate"
+
+
+@dataclass(frozen=True)
+class Settings:
+    #: where ``castlegate serve`` listens
+    host: str = "127.0.0.1"
+    port: int = 8000
+    #: folder of the embedded sqlite store (used when no Neo4j is configured)
+    data_dir: Path = field(default_factory=_default_data_dir)
+    #: Neo4j: when ``neo4j_uri`` is set the service uses Neo4j instead of sqlite.
+    neo4j_uri: str | None = None
+    neo4j_user: str = "neo4j"
+    #: when unset and ``neo4j_uri`` is the project's local server, the password is read
+    #: from that server's credentials file (written by ``castlegate neo4j start``)
+    neo4j_password: str | None = None
+    neo4j_database: str | None = None
+    #: logging: level name, and "json" (one object per line) or "text"
+    log_level: str = "INFO"
+    log_format: str = "json"
+    #: largest request body accepted, in bytes (413 beyond)
+    max_body_bytes: int = 64 * 1024 * 1024
+    #: where the shared test and benchmark data sets live
+    datasets_dir: Path = Path("../shared/datasets")
+
+    @property
+    def store_kind(self) -> str:
+        return "neo4j" if self.neo4j_uri else "sqlite"
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "castlegate.sqlite"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> "Settings":
+        """Environment first, then explicit overrides (CLI flags); ``None`` overrides are
+        ignored so that an absent flag keeps the environment's value."""
+        env = os.environ if env is None else env
+        values: dict = {}
+        for f in fields(cls):
+            raw = env.get(_ENV_NAMES[f.name])
+            if raw is not None and raw != "":
+                values[f.name] = _convert(f.name, raw)
+        s = cls(**values)
+        return replace(s, **{k: v for k, v in overrides.items() if v is not None})
+
+
+_ENV_NAMES = {
+    "host": "CASTLEGATE_HOST",
+    "port": "CASTLEGATE_PORT",
+    "data_dir": "CASTLEGATE_DATA_DIR",
+    "neo4j_uri": "NEO4J_URI",
+    "neo4j_user": "NEO4J_USER",
+    "neo4j_password": "NEO4J_PASSWORD",
+    "neo4j_database": "NEO4J_DATABASE",
+    "log_level": "CASTLEGATE_LOG_LEVEL",
+    "log_format": "CASTLEGATE_LOG_FORMAT",
+    "max_body_bytes": "CASTLEGATE_MAX_BODY_BYTES",
+    "datasets_dir": "CASTLEGATE_DATASETS",
+}
+
+
+def _convert(name: str, raw: str):
+    if name in ("port", "max_body_bytes"):
+        try:
+            return int(raw)
+        except ValueError:
+            raise SystemExit(f"{_ENV_NAMES[name]} must be an integer, got {raw!r}") from None
+    if name in ("data_dir", "datasets_dir"):
+        return Path(raw).expanduser()
+    if name == "log_format" and raw not in ("json", "text"):
+        raise SystemExit(f"{_ENV_NAMES[name]} must be 'json' or 'text', got {raw!r}")
+    return raw
+
+
+ENV_NAMES = dict(_ENV_NAMES)

@@ -1,0 +1,188 @@
+"""Shared fixtures: a real Neo4j, fresh stores of both kinds, a real HTTP server.
+
+Neo4j is found in this order:
+1. ``NEO4J_URI`` (with ``NEO4J_PASSWORD``, or the local launcher's credentials file);
+2. testcontainers' ``Neo4jContainer`` when a Docker daemon answers;
+3. the project's own launcher (``service.neo4j_local``), in a temporary state folder.
+With ``CASTLEGATE_REQUIRE_NEO4J=1`` (CI sets it) a missing Neo4j fails the run instead of
+skipping the tests that need it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+REQUIRE_NEO4J = os.environ.get("CASTLEGATE_REQUIRE_NEO4J") == "1"
+NEO4J_IMAGE = "neo4j:5.26-community"
+
+
+@dataclass
+class Neo4jServer:
+    uri: str
+    user: str
+    password: str
+    how: str
+    #: what a child process needs in its environment to reach this server
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _docker_answers() -> bool:
+    try:
+        import docker
+
+        docker.from_env(timeout=3).ping()
+        return True
+    except Exception:
+        return False
+
+
+def _unavailable(reason: str):
+    if REQUIRE_NEO4J:
+        pytest.fail(f"CASTLEGATE_REQUIRE_NEO4J=1 but no Neo4j: {reason}", pytrace=False)
+    pytest.skip(f"no Neo4j: {reason}")
+
+
+@pytest.fixture(scope="session")
+def neo4j_server(tmp_path_factory) -> Iterator[Neo4jServer]:
+    uri = os.environ.get("NEO4J_URI")
+    if uri:
+        password = os.environ.get("NEO4J_PASSWORD")
+        user = os.environ.get("NEO4J_USER", "neo4j")
+        env = {"NEO4J_URI": uri}
+        if password is None:
+            from service.neo4j_local import local_credentials_for
+
+            creds = local_credentials_for(uri)
+            if creds is None:
+                _unavailable(f"NEO4J_URI={uri} set but no NEO4J_PASSWORD and no local credentials")
+            user, password = creds.user, creds.password
+            if os.environ.get("CASTLEGATE_NEO4J_HOME"):
+                env["CASTLEGATE_NEO4J_HOME"] = os.environ["CASTLEGATE_NEO4J_HOME"]
+        else:
+            env |= {"NEO4J_USER": user, "NEO4J_PASSWORD": password}
+        yield Neo4jServer(uri, user, password, "NEO4J_URI", env)
+        return
+
+    if _docker_answers():
+        from testcontainers.neo4j import Neo4jContainer
+
+        with Neo4jContainer(NEO4J_IMAGE, password="castlegate-test") as c:
+            uri = c.get_connection_url()
+            yield Neo4jServer(
+                uri, "neo4j", "castlegate-test", "testcontainers",
+                {"NEO4J_URI": uri, "NEO4J_USER": "neo4j", "NEO4J_PASSWORD": "castlegate-test"},
+            )
+        return
+
+    try:
+        from service.neo4j_local import LocalNeo4j, LocalNeo4jConfig
+
+        home = tmp_path_factory.mktemp("neo4j-home")
+        local = LocalNeo4j(LocalNeo4jConfig.from_env(state_dir=home, bolt_port=free_port()))
+        creds = local.start()
+    except Exception as e:  # Maven refused, Java missing ...: say exactly why
+        _unavailable(f"the project's launcher could not start Neo4j: {e}")
+    try:
+        yield Neo4jServer(
+            creds.uri, creds.user, creds.password, "launcher",
+            {"NEO4J_URI": creds.uri, "CASTLEGATE_NEO4J_HOME": str(home)},
+        )
+    finally:
+        local.stop()
+
+
+@pytest.fixture
+def graph_id() -> str:
+    """A fresh graph id per test, so tests never see each other's data."""
+    return f"t-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("neo4j", marks=pytest.mark.neo4j)])
+def store(request, tmp_path):
+    """Each store adapter in turn; the contract tests run unchanged against both."""
+    if request.param == "sqlite":
+        from graph.store.sqlite import SqliteStore
+
+        s = SqliteStore(tmp_path / "store.sqlite")
+    else:
+        from graph.store.neo4j import Neo4jStore
+
+        server = request.getfixturevalue("neo4j_server")
+        s = Neo4jStore(server.uri, server.user, server.password)
+    yield s
+    s.close()
+
+
+@dataclass
+class Service:
+    url: str
+    proc: subprocess.Popen
+    log: Path
+
+    def client(self, **kw) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=60, **kw)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def start_service(tmp_path: Path, env: dict[str, str] | None = None, wait_ready: bool = True) -> Service:
+    """Runs ``castlegate serve`` as a real process on a free port and waits for /health."""
+    port = free_port()
+    log = tmp_path / f"serve-{port}.log"
+    child_env = {
+        k: v for k, v in os.environ.items()
+        if not k.startswith(("NEO4J_", "CASTLEGATE_NEO4J"))
+    }
+    child_env |= {"CASTLEGATE_DATA_DIR": str(tmp_path / "data"), "CASTLEGATE_LOG_LEVEL": "INFO"}
+    child_env |= env or {}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
+        cwd=ROOT, env=child_env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+    )
+    svc = Service(f"http://127.0.0.1:{port}", proc, log)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"castlegate serve exited {proc.returncode}:\n{log.read_text()}")
+        try:
+            r = httpx.get(f"{svc.url}/{'ready' if wait_ready else 'health'}", timeout=2)
+            if r.status_code == 200 or not wait_ready:
+                return svc
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    svc.stop()
+    raise RuntimeError(f"castlegate serve did not become ready:\n{log.read_text()}")
+
+
+@pytest.fixture
+def service(tmp_path) -> Iterator[Service]:
+    """A real castlegate server on the embedded sqlite store."""
+    svc = start_service(tmp_path)
+    yield svc
+    svc.stop()

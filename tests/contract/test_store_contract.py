@@ -1,0 +1,208 @@
+"""The GraphStore contract: every test here runs, unchanged, against sqlite and Neo4j."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from graph.errors import AccountNotFound, GraphExists, GraphNotFound, IngestConflict
+from graph.model import Account, Interaction, Kind
+from graph.store.port import GraphStore
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+
+
+def it(n: int, kind: Kind = Kind.REPLY, s: str = "alice", t: str = "bob", **kw) -> Interaction:
+    return Interaction(id=f"i{n}", kind=kind, source=s, target=t, at=T0 + timedelta(minutes=n), **kw)
+
+
+def test_is_a_graph_store(store):
+    assert isinstance(store, GraphStore)
+    assert store.kind in ("sqlite", "neo4j")
+    assert store.server_version()
+
+
+def test_graph_lifecycle(store, graph_id):
+    info = store.create_graph(graph_id, "client A")
+    assert (info.id, info.description, info.accounts) == (graph_id, "client A", 0)
+    assert info.interactions == {k.value: 0 for k in Kind}
+    assert info.first_at is None and info.last_at is None
+    assert graph_id in [g.id for g in store.list_graphs()]
+    with pytest.raises(GraphExists):
+        store.create_graph(graph_id)
+    store.delete_graph(graph_id)
+    assert graph_id not in [g.id for g in store.list_graphs()]
+    with pytest.raises(GraphNotFound):
+        store.get_graph(graph_id)
+    with pytest.raises(GraphNotFound):
+        store.delete_graph(graph_id)
+    with pytest.raises(GraphNotFound):
+        store.add_interactions(graph_id, [it(1)])
+
+
+def test_counts_and_time_range(store, graph_id):
+    store.create_graph(graph_id)
+    batch = [
+        it(1, Kind.REPLY, "a", "b"),
+        it(2, Kind.REPLY, "b", "a"),
+        it(3, Kind.QUOTE, "c", "a"),
+        it(0, Kind.REPOST, "d", "a", object="post-9"),
+        it(7, Kind.FOLLOW, "a", "d"),
+    ]
+    r = store.add_interactions(graph_id, batch)
+    assert (r.accepted, r.duplicates) == (5, 0)
+    info = store.get_graph(graph_id)
+    assert info.accounts == 4
+    assert info.interactions == {"reply": 2, "quote": 1, "mention": 0, "repost": 1, "like": 0, "follow": 1}
+    assert info.first_at == T0
+    assert info.last_at == T0 + timedelta(minutes=7)
+
+
+def test_resend_is_idempotent_and_keeps_the_version(store, graph_id):
+    store.create_graph(graph_id)
+    batch = [it(n) for n in range(20)]
+    assert store.add_interactions(graph_id, batch).accepted == 20
+    v = store.get_graph(graph_id).version
+    again = store.add_interactions(graph_id, batch + [it(20)])
+    assert (again.accepted, again.duplicates) == (1, 20)
+    assert store.get_graph(graph_id).interactions["reply"] == 21
+    v2 = store.get_graph(graph_id).version
+    assert v2 != v
+    # a pure re-send changes nothing, so the version (and any cached analysis) holds
+    assert store.add_interactions(graph_id, batch).accepted == 0
+    assert store.get_graph(graph_id).version == v2
+
+
+def test_duplicates_within_one_batch_count_once(store, graph_id):
+    store.create_graph(graph_id)
+    r = store.add_interactions(graph_id, [it(1), it(1), it(2)])
+    assert (r.accepted, r.duplicates) == (2, 1)
+    assert store.get_graph(graph_id).interactions["reply"] == 2
+
+
+def test_conflicting_resend_is_refused_whole(store, graph_id):
+    store.create_graph(graph_id)
+    store.add_interactions(graph_id, [it(1)])
+    before = store.get_graph(graph_id)
+    changed = it(1, t="carol")  # same id, other target
+    with pytest.raises(IngestConflict) as e:
+        store.add_interactions(graph_id, [it(5), changed, it(6)])
+    assert e.value.ids == ["i1"] and e.value.indexes == [1]
+    after = store.get_graph(graph_id)
+    assert after == before  # nothing written: not i5, not i6, not carol
+    assert [x.id for x in store.iter_interactions(graph_id)] == ["i1"]
+    with pytest.raises(AccountNotFound):
+        store.get_account(graph_id, "carol")
+
+
+def test_conflict_inside_one_batch(store, graph_id):
+    store.create_graph(graph_id)
+    with pytest.raises(IngestConflict) as e:
+        store.add_interactions(graph_id, [it(1), it(2), it(1, kind=Kind.LIKE)])
+    assert e.value.indexes == [2]
+    assert store.get_graph(graph_id).interactions["reply"] == 0
+
+
+def test_concurrent_duplicate_batches_count_once(store, graph_id):
+    store.create_graph(graph_id)
+    batch = [it(n, s=f"u{n % 7}", t=f"u{(n + 1) % 7}") for n in range(300)]
+    results, errors = [], []
+
+    def send():
+        try:
+            results.append(store.add_interactions(graph_id, batch))
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sum(r.accepted for r in results) == 300
+    assert sum(r.duplicates for r in results) == 900
+    info = store.get_graph(graph_id)
+    assert info.interactions["reply"] == 300
+    assert info.accounts == 7
+    assert len(list(store.iter_interactions(graph_id))) == 300
+
+
+def test_round_trip_keeps_every_field(store, graph_id):
+    store.create_graph(graph_id)
+    original = Interaction(
+        id="x-1", kind=Kind.QUOTE, source="s", target="t",
+        at=datetime(2026, 3, 1, 12, 0, 5, 123000, tzinfo=timezone.utc),
+        post="p2", in_reply_to="p1", object="https://ex.org/p1", conversation="c1", platform="x",
+    )
+    store.add_interactions(graph_id, [original])
+    assert list(store.iter_interactions(graph_id)) == [original]
+
+
+def test_accounts_upsert_and_detail(store, graph_id):
+    store.create_graph(graph_id)
+    store.upsert_accounts(graph_id, [Account(id="a", handle="@a", followers=10, attributes={"lang": "en"})])
+    store.add_interactions(
+        graph_id,
+        [it(1, Kind.REPLY, "a", "b"), it(2, Kind.REPLY, "b", "a"), it(3, Kind.MENTION, "a", "c"),
+         it(4, Kind.FOLLOW, "c", "a"), it(5, Kind.FOLLOW, "b", "a")],
+    )
+    # a later upsert without handle keeps the stored handle
+    store.upsert_accounts(graph_id, [Account(id="a", followers=12)])
+    d = store.get_account(graph_id, "a")
+    assert d.account == Account(id="a", handle="@a", followers=12, attributes={"lang": "en"})
+    assert d.outgoing == {"reply": 1, "quote": 0, "mention": 1, "repost": 0, "like": 0, "follow": 0}
+    assert d.incoming == {"reply": 1, "quote": 0, "mention": 0, "repost": 0, "like": 0, "follow": 2}
+    assert store.get_account(graph_id, "c").account == Account(id="c")
+    assert store.get_graph(graph_id).accounts == 3
+    with pytest.raises(AccountNotFound):
+        store.get_account(graph_id, "nobody")
+
+
+def test_same_accounts_resent_keep_the_version(store, graph_id):
+    store.create_graph(graph_id)
+    accts = [Account(id=f"a{i}", handle=f"@a{i}", followers=i) for i in range(5)]
+    store.upsert_accounts(graph_id, accts)
+    v = store.get_graph(graph_id).version
+    store.upsert_accounts(graph_id, accts)
+    assert store.get_graph(graph_id).version == v
+    store.upsert_accounts(graph_id, [Account(id="a0", followers=99)])
+    assert store.get_graph(graph_id).version != v
+    assert store.get_graph(graph_id).accounts == 5
+
+
+def test_graphs_are_separate_workspaces(store, graph_id):
+    other = graph_id + "-b"
+    store.create_graph(graph_id)
+    store.create_graph(other)
+    store.add_interactions(graph_id, [it(1)])
+    # the same interaction id in another graph is a different interaction
+    r = store.add_interactions(other, [it(1, t="zed")])
+    assert r.accepted == 1
+    assert store.get_account(other, "zed").incoming["reply"] == 1
+    with pytest.raises(AccountNotFound):
+        store.get_account(graph_id, "zed")
+    store.delete_graph(other)
+    assert store.get_graph(graph_id).interactions["reply"] == 1
+
+
+def test_recreated_graph_starts_empty_with_a_new_version(store, graph_id):
+    store.create_graph(graph_id)
+    store.add_interactions(graph_id, [it(1)])
+    old = store.get_graph(graph_id).version
+    store.delete_graph(graph_id)
+    fresh = store.create_graph(graph_id)
+    assert fresh.version != old and fresh.accounts == 0
+    assert list(store.iter_interactions(graph_id)) == []
+    assert store.add_interactions(graph_id, [it(1)]).accepted == 1
+
+
+def test_query_lookalike_strings_are_just_data(store, graph_id):
+    store.create_graph(graph_id)
+    nasty = "x'}) DETACH DELETE n; DROP TABLE interactions; --"
+    store.add_interactions(graph_id, [it(1, s=nasty, t="b", post="') RETURN 1 //")])
+    d = store.get_account(graph_id, nasty)
+    assert d.account.id == nasty and d.outgoing["reply"] == 1
+    assert store.get_graph(graph_id).accounts == 2
