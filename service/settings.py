@@ -35,8 +35,8 @@ class Settings:
     log_format: str = "json"
     #: largest request body accepted, in bytes (413 beyond)
     max_body_bytes: int = 64 * 1024 * 1024
-    #: where the shared test and benchmark data sets live
-    datasets_dir: Path = Path("../shared/datasets")
+    #: where the shared test and benchmark data sets live (beside the repository)
+    datasets_dir: Path = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
     @property
     def store_kind(self) -> str:
