@@ -24,7 +24,7 @@ from service.stores import open_store
 
 log = logging.getLogger("castlegate.http")
 
-ROUTES = [health.health, health.ready, graphs.GraphController, interactions.add_interactions]
+ROUTES = [health.health, health.ready, graphs.GraphController, interactions.add_interactions, interactions.import_file]
 
 
 def create_app(settings: Settings | None = None, store: GraphStore | None = None) -> Litestar:

@@ -76,6 +76,62 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from graph.errors import GraphExists, IngestConflict, InvalidInput
+    from graph.ingest.formats import FORMATS, read_records
+    from graph.ingest.importer import import_records
+    from service.progress import ImportProgress
+
+    if args.format not in FORMATS:
+        print(f"unknown format {args.format!r}; known: {', '.join(FORMATS)}", file=sys.stderr)
+        return 2
+    if not args.file.exists():
+        print(f"no such file: {args.file}", file=sys.stderr)
+        return 2
+    settings = _settings(args)
+    if args.api:
+        from service.api_client import ApiStore
+
+        store = ApiStore(args.api)
+    else:
+        from service.stores import open_store
+
+        store = open_store(settings)
+    try:
+        try:
+            store.create_graph(args.graph, args.description or f"imported from {args.file.name}")
+            print(f"created graph {args.graph!r}", file=sys.stderr)
+        except GraphExists:
+            pass
+        with ImportProgress(args.file, quiet=args.quiet) as progress, progress.wrap(args.file) as stream:
+            records = read_records(stream, args.format)
+            report = import_records(store, args.graph, records, batch_size=args.batch_size,
+                                    on_batch=progress.update)
+    except InvalidInput as e:
+        print(f"{args.file}: {len(e.errors)} bad record(s); batches before the first bad one"
+              " were stored, fix the file and run again (stored items count as duplicates):",
+              file=sys.stderr)
+        for err in e.errors[:20]:
+            where = f"record {err.index}" if err.index is not None else "file"
+            print(f"  {where}: {err.field}: {err.message}", file=sys.stderr)
+        return 2
+    except IngestConflict as e:
+        print(f"{args.file}: {len(e.ids)} interaction id(s) already stored with different"
+              f" content, e.g. {e.ids[0]!r} (record {e.indexes[0]}); that batch was refused",
+              file=sys.stderr)
+        return 3
+    finally:
+        store.close()
+    print(
+        f"{args.graph}: {report.accepted + report.duplicates:,} interactions read,"
+        f" {report.accepted:,} new, {report.duplicates:,} already there;"
+        f" {report.accounts:,} account records; {report.seconds:.1f} s"
+        f" ({report.rate:,.0f} interactions/s) into the {'API at ' + args.api if args.api else settings.store_kind + ' store'}",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def cmd_neo4j(args: argparse.Namespace) -> int:
     from service import neo4j_local
 
@@ -134,6 +190,18 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--seed", type=int, default=7)
     _store_flags(d)
     d.set_defaults(fn=cmd_demo)
+
+    i = sub.add_parser("ingest", help="import a file of interactions (a platform export or castlegate's own shape)")
+    i.add_argument("file", type=Path, help="the file; .gz is read transparently")
+    i.add_argument("--graph", required=True, help="graph id (created if missing)")
+    i.add_argument("--format", required=True,
+                   help="ndjson | csv | x-v2 | mastodon | bluesky | snap-higgs")
+    i.add_argument("--description", help="description for a newly created graph")
+    i.add_argument("--batch-size", type=int, default=10_000, help="interactions per transaction")
+    i.add_argument("--api", metavar="URL", help="post to a running castlegate at URL instead of writing to the store")
+    i.add_argument("--quiet", action="store_true", help="no progress bar")
+    _store_flags(i)
+    i.set_defaults(fn=cmd_ingest)
 
     n = sub.add_parser("neo4j", help="the project's local Neo4j server")
     n.add_argument("action", choices=["start", "stop", "status", "install"])

@@ -8,6 +8,7 @@ internals.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from litestar import Request, Response
@@ -102,6 +103,10 @@ def _validation(request: Request, exc: ValidationException) -> Response:
             if key in (None, "data"):  # the body as a whole: the field is in the message
                 key = split_error(message)[0] or key
             errors.append({k: v for k, v in (("field", key), ("source", e.get("source")), ("message", message)) if v})
+    if not errors:  # e.g. "Missing required query parameter 'format' for path ..."
+        named = re.search(r"(query|path|header|cookie) parameter '([^']+)'", exc.detail or "")
+        if named:
+            errors.append({"field": named.group(2), "source": named.group(1), "message": exc.detail})
     return problem(400, "Bad request", exc.detail, request=request, kind="bad-request", errors=errors)
 
 

@@ -506,6 +506,19 @@ class LocalNeo4j:
         env["NEO4J_CONF"] = str(self.config.conf_dir)
         return env
 
+    def admin(self, *args: str, heap: str = "2g") -> subprocess.CompletedProcess:
+        """Runs ``neo4j-admin`` (the real AdminTool) against this instance's state folder,
+        e.g. ``admin("database", "import", "full", ...)``. The server should be stopped for
+        commands that write a database. Output is captured; the exit code is not checked."""
+        self.install()
+        self._render_conf()
+        java = _find_executable("java", os.environ.get("JAVA_HOME"))
+        cmd = [java, f"-Xmx{heap}", "-Dfile.encoding=UTF-8", "-cp", f"{self.config.lib_dir}/*",
+               ADMIN_MAIN_CLASS, *args]
+        return subprocess.run(cmd, env=self._java_env(), cwd=self.config.state_dir,
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, check=False)
+
     def _set_initial_password(self, java: str, password: str) -> None:
         cfg = self.config
         base = [java, "-Xmx256m", "-Dfile.encoding=UTF-8", "-cp", f"{cfg.lib_dir}/*",

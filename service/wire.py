@@ -47,6 +47,13 @@ class Written(msgspec.Struct, frozen=True):
     written: int
 
 
+class ImportResult(msgspec.Struct, frozen=True):
+    accepted: int
+    duplicates: int
+    #: account records written (follower counts, handles)
+    accounts: int
+
+
 _NDJSON = ("application/x-ndjson", "application/jsonl", "application/ndjson")
 
 

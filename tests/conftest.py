@@ -186,3 +186,26 @@ def service(tmp_path) -> Iterator[Service]:
     svc = start_service(tmp_path)
     yield svc
     svc.stop()
+
+
+@pytest.fixture(scope="session")
+def datasets() -> Path:
+    """The shared data sets folder (``CASTLEGATE_DATASETS``, default ../shared/datasets).
+    Absent in a user's own clone: the tests that need it skip, unless
+    ``CASTLEGATE_REQUIRE_DATASETS=1`` (CI), where they must run."""
+    from service.settings import Settings
+
+    path = Settings.from_env().datasets_dir
+    if not path.is_dir():
+        if os.environ.get("CASTLEGATE_REQUIRE_DATASETS") == "1":
+            pytest.fail(f"CASTLEGATE_REQUIRE_DATASETS=1 but {path} does not exist", pytrace=False)
+        pytest.skip(f"data sets not found at {path} (set CASTLEGATE_DATASETS)")
+    return path
+
+
+def castlegate(*args: str, env: dict[str, str] | None = None, timeout: float = 900) -> subprocess.CompletedProcess:
+    """Runs the real ``castlegate`` CLI in a child process."""
+    child = {k: v for k, v in os.environ.items() if not k.startswith(("NEO4J_", "CASTLEGATE_NEO4J"))}
+    child |= env or {}
+    return subprocess.run([sys.executable, "-m", "service.cli", *args], cwd=ROOT, env=child,
+                          capture_output=True, text=True, timeout=timeout)

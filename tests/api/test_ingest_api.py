@@ -184,3 +184,42 @@ def test_accounts_upsert(api, graph):
         got = c.get(f"/v1/graphs/{graph}/accounts/alice").json()["account"]
         assert got == {"id": "alice", "handle": "@alice", "followers": 1200, "attributes": {"lang": "en"}}
         assert c.get(f"/v1/graphs/{graph}/accounts/bob").status_code == 404
+
+
+FIXTURES = __import__("pathlib").Path(__file__).resolve().parents[1] / "fixtures" / "formats"
+
+
+def test_import_a_platform_export(api, graph):
+    body = (FIXTURES / "x_v2_page.json").read_bytes()
+    with api.client() as c:
+        r = c.post(f"/v1/graphs/{graph}/imports", params={"format": "x-v2"}, content=body,
+                   headers={"content-type": "application/json"})
+        assert r.status_code == 200, r.text
+        first = r.json()
+        assert first["accepted"] > 0 and first["duplicates"] == 0 and first["accounts"] > 0
+        info = c.get(f"/v1/graphs/{graph}").json()
+        assert sum(info["interactions"].values()) == first["accepted"]
+        again = c.post(f"/v1/graphs/{graph}/imports", params={"format": "x-v2"}, content=body).json()
+        assert (again["accepted"], again["duplicates"]) == (0, first["accepted"])
+
+
+def test_import_gzip_upload(api, graph):
+    import gzip
+
+    body = gzip.compress((FIXTURES / "higgs_excerpt.txt").read_bytes())
+    with api.client() as c:
+        r = c.post(f"/v1/graphs/{graph}/imports", params={"format": "snap-higgs"}, content=body)
+        assert r.json() == {"accepted": 20, "duplicates": 0, "accounts": 0}
+
+
+def test_import_refuses_a_broken_file_whole(api, graph):
+    with api.client() as c:
+        r = c.post(f"/v1/graphs/{graph}/imports", params={"format": "ndjson"},
+                   content=(FIXTURES / "native_broken.ndjson").read_bytes())
+        assert r.status_code == 422
+        assert all("index" in e and "field" in e for e in r.json()["errors"])
+        assert sum(c.get(f"/v1/graphs/{graph}").json()["interactions"].values()) == 0
+        r = c.post(f"/v1/graphs/{graph}/imports", params={"format": "friendster"}, content=b"{}")
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "format"
+        r = c.post(f"/v1/graphs/{graph}/imports", content=b"{}")
+        assert r.status_code == 400 and r.json()["errors"][0]["field"] == "format"

@@ -1,0 +1,297 @@
+"""Ingest benchmark: the higgs-twitter activity events through castlegate's HTTP API into
+Neo4j and into sqlite, with two baselines measured in the same run on the same events:
+
+- naive: one ``MERGE`` transaction per event, straight through the driver (what a first
+  attempt at "load this into Neo4j" looks like); run on a sample, it is too slow for all;
+- offline: ``neo4j-admin database import full`` on CSV files of the same events, into a
+  stopped database (the fastest way into Neo4j there is; no idempotency, no validation).
+
+Run:  .venv/bin/python -m bench.ingest [--events N] [--naive-sample N]
+Writes bench/results/ingest-higgs.md (and .json) and prints the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from graph.ingest.formats import read_records  # noqa: E402
+from graph.model import Interaction, epoch_ms  # noqa: E402
+from graph.store.neo4j import REL_TYPES  # noqa: E402
+from service.api_client import ndjson  # noqa: E402
+from service.neo4j_local import LocalNeo4j, LocalNeo4jConfig  # noqa: E402
+from service.settings import Settings  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results"
+WORK = ROOT / "bench" / ".work"
+BATCH = 10_000
+
+
+def machine() -> dict:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    import neo4j
+
+    try:
+        import neo4j._rust  # noqa: F401
+
+        rust = "yes"
+    except ImportError:
+        rust = "no"
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gb": round(mem_gb, 1),
+        "python": platform.python_version(),
+        "neo4j_driver": neo4j.__version__,
+        "neo4j_rust_ext": rust,
+    }
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve(env: dict[str, str], log: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    child = {k: v for k, v in os.environ.items() if not k.startswith(("NEO4J_", "CASTLEGATE_"))}
+    child |= {"CASTLEGATE_LOG_LEVEL": "WARNING"} | env
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
+        cwd=ROOT, env=child, stdout=log.open("w"), stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None:
+            break
+        time.sleep(0.2)
+    proc.kill()
+    raise SystemExit(f"castlegate serve did not start:\n{log.read_text()}")
+
+
+def through_api(url: str, events: list[Interaction], senders: int = 2) -> float:
+    """Posts the events as NDJSON batches from ``senders`` clients at once (so one batch is
+    encoded and sent while the server commits the previous one); returns seconds."""
+    graph = f"bench-{uuid.uuid4().hex[:8]}"
+    bodies = [ndjson(events[i : i + BATCH]) for i in range(0, len(events), BATCH)]
+    accepted = 0
+    lock = threading.Lock()
+    with httpx.Client(base_url=url, timeout=600) as c:
+        c.post("/v1/graphs", json={"id": graph}).raise_for_status()
+
+    def send(body: bytes) -> None:
+        nonlocal accepted
+        with httpx.Client(base_url=url, timeout=600) as c:
+            r = c.post(f"/v1/graphs/{graph}/interactions", content=body,
+                       headers={"content-type": "application/x-ndjson"})
+            r.raise_for_status()
+            with lock:
+                accepted += r.json()["accepted"]
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(senders) as pool:
+        list(pool.map(send, bodies))
+    seconds = time.perf_counter() - start
+    with httpx.Client(base_url=url, timeout=600) as c:
+        info = c.get(f"/v1/graphs/{graph}").json()
+    stored = sum(info["interactions"].values())
+    if accepted != len(events) or stored != len(events):
+        raise SystemExit(f"API stored {stored} / accepted {accepted} of {len(events)} events")
+    return seconds
+
+
+def naive(creds, events: list[Interaction]) -> float:
+    """One MERGE transaction per event."""
+    from neo4j import GraphDatabase
+
+    uid = uuid.uuid4().hex[:16]
+    with GraphDatabase.driver(creds.uri, auth=creds.auth) as driver, driver.session() as s:
+        start = time.perf_counter()
+        for it in events:
+            s.execute_write(
+                lambda tx, it=it: tx.run(
+                    "MERGE (a:Account {key: $sk}) ON CREATE SET a.graph_uid = $uid, a.id = $s"
+                    " MERGE (b:Account {key: $tk}) ON CREATE SET b.graph_uid = $uid, b.id = $t"
+                    f" MERGE (a)-[r:{REL_TYPES[it.kind]} {{key: $k}}]->(b)"
+                    " ON CREATE SET r.id = $id, r.at = $at, r.platform = $p",
+                    sk=f"{uid}:{it.source}", tk=f"{uid}:{it.target}", s=it.source, t=it.target,
+                    uid=uid, k=f"{uid}:{it.id}", id=it.id, at=epoch_ms(it.at), p=it.platform,
+                ).consume()
+            )
+        return time.perf_counter() - start
+
+
+def offline_import(events: list[Interaction], work: Path) -> tuple[float, float]:
+    """CSV files, then ``neo4j-admin database import full`` into a stopped instance.
+    Returns (seconds writing the CSV, seconds importing)."""
+    start = time.perf_counter()
+    nodes, rels = work / "accounts.csv", work / "interactions.csv"
+    names = sorted({it.source for it in events} | {it.target for it in events})
+    with nodes.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["key:ID", "graph_uid", "id"])
+        w.writerows([f"bench:{n}", "bench", n] for n in names)
+    with rels.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow([":START_ID", ":END_ID", ":TYPE", "key", "id", "at:long", "platform"])
+        w.writerows(
+            [f"bench:{it.source}", f"bench:{it.target}", REL_TYPES[it.kind], f"bench:{it.id}",
+             it.id, epoch_ms(it.at), it.platform or ""]
+            for it in events
+        )
+    csv_seconds = time.perf_counter() - start
+    local = LocalNeo4j(LocalNeo4jConfig.from_env(state_dir=work / "neo4j-import", bolt_port=free_port()))
+    start = time.perf_counter()
+    done = local.admin(
+        # the database name first: --nodes and --relationships take lists of files
+        "database", "import", "full", "neo4j", "--overwrite-destination=true",
+        f"--nodes=Account={nodes}", f"--relationships={rels}",
+    )
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"neo4j-admin database import failed:\n{done.stdout[-3000:]}")
+    return csv_seconds, seconds
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--events", type=int, default=0, help="use the first N events (default: all)")
+    p.add_argument("--naive-sample", type=int, default=5000, help="events for the naive baseline")
+    p.add_argument("--datasets", type=Path, default=Settings.from_env().datasets_dir)
+    args = p.parse_args(argv)
+
+    source = args.datasets / "higgs-twitter" / "higgs-activity_time.txt.gz"
+    if not source.exists():
+        raise SystemExit(f"{source} not found: set CASTLEGATE_DATASETS or --datasets")
+    t = time.perf_counter()
+    events = [r for r in read_records(source, "snap-higgs") if isinstance(r, Interaction)]
+    parse_seconds = time.perf_counter() - t
+    if args.events:
+        events = events[: args.events]
+    n = len(events)
+    print(f"{n:,} events parsed in {parse_seconds:.1f} s", file=sys.stderr)
+
+    WORK.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(dir=WORK))
+    rows: list[dict] = []
+    local = LocalNeo4j(LocalNeo4jConfig.from_env(state_dir=work / "neo4j", bolt_port=free_port()))
+    try:
+        creds = local.start()
+        version = local.status()["version"]
+
+        proc, url = serve({"NEO4J_URI": creds.uri, "NEO4J_USER": creds.user,
+                           "NEO4J_PASSWORD": creds.password}, work / "serve-neo4j.log")
+        try:
+            through_api(url, events[: min(n, 20_000)])  # warm the JIT and the query caches
+            s = through_api(url, events)
+        finally:
+            proc.terminate()
+            proc.wait()
+        rows.append({"method": "castlegate API -> Neo4j", "events": n, "seconds": s})
+        print(f"API -> Neo4j: {n / s:,.0f} events/s", file=sys.stderr)
+
+        sample = events[: args.naive_sample]
+        s = naive(creds, sample)
+        rows.append({"method": "naive: one MERGE transaction per event -> Neo4j", "events": len(sample), "seconds": s})
+        print(f"naive: {len(sample) / s:,.0f} events/s", file=sys.stderr)
+    finally:
+        local.stop()
+
+    proc, url = serve({"CASTLEGATE_DATA_DIR": str(work / "sqlite")}, work / "serve-sqlite.log")
+    try:
+        s = through_api(url, events)
+    finally:
+        proc.terminate()
+        proc.wait()
+    rows.append({"method": "castlegate API -> sqlite", "events": n, "seconds": s})
+    print(f"API -> sqlite: {n / s:,.0f} events/s", file=sys.stderr)
+
+    csv_s, s = offline_import(events, work)
+    rows.append({"method": "offline: neo4j-admin database import full (CSV ready)", "events": n, "seconds": s})
+    print(f"offline import: {n / s:,.0f} events/s (+{csv_s:.1f} s writing CSV)", file=sys.stderr)
+    shutil.rmtree(work, ignore_errors=True)
+
+    for r in rows:
+        r["rate"] = r["events"] / r["seconds"]
+    api = rows[0]["rate"]
+    by = {r["method"].split(":")[0]: r["rate"] for r in rows}
+    ratios = {
+        "api_neo4j_vs_naive": api / by["naive"],
+        "api_neo4j_vs_offline": api / by["offline"],
+        "api_sqlite_vs_naive": rows[2]["rate"] / by["naive"],
+    }
+    info = machine() | {"neo4j_server": version}
+    report = {"machine": info, "parse_seconds": parse_seconds, "rows": rows, "ratios": ratios,
+              "batch": BATCH, "csv_seconds": csv_s}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "ingest-higgs.json").write_text(json.dumps(report, indent=2) + "\n")
+    md = render(report)
+    (RESULTS / "ingest-higgs.md").write_text(md)
+    print(md)
+    return 0
+
+
+def render(report: dict) -> str:
+    m = report["machine"]
+    lines = [
+        "# Ingest: higgs-twitter activity events",
+        "",
+        f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB; Python {m['python']};"
+        f" Neo4j {m['neo4j_server']} (heap 4g, page cache 3g); driver {m['neo4j_driver']}"
+        f" (Rust extension: {m['neo4j_rust_ext']}). API batches of {report['batch']:,} events as"
+        " NDJSON, two clients sending at once. All rows measured in one run of"
+        " `python -m bench.ingest`.",
+        "",
+        "| method | events | seconds | events/s |",
+        "|---|---:|---:|---:|",
+    ]
+    for r in report["rows"]:
+        lines.append(f"| {r['method']} | {r['events']:,} | {r['seconds']:.1f} | {r['rate']:,.0f} |")
+    q = report["ratios"]
+    lines += [
+        "",
+        f"- API -> Neo4j is **{q['api_neo4j_vs_naive']:.0f}x** the naive baseline (target >= 100x).",
+        f"- API -> Neo4j is **{q['api_neo4j_vs_offline']:.2f}** of the offline import rate (target >= 0.33).",
+        f"- API -> sqlite is {q['api_sqlite_vs_naive']:.0f}x the naive Neo4j baseline.",
+        f"- Parsing the file: {report['parse_seconds']:.1f} s; writing the offline import's CSV:"
+        f" {report['csv_seconds']:.1f} s (not counted in its rate).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
