@@ -1,0 +1,1 @@
+"""Implementations of ``graph.analysis.engine.Engine``."""
