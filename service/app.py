@@ -18,13 +18,15 @@ from graph.errors import StoreUnavailable
 from graph.store.port import GraphStore
 from service import __version__
 from service.errors import EXCEPTION_HANDLERS
-from service.routes import graphs, health, interactions
+from service.jobs import Analyses
+from service.routes import analysis, graphs, health, interactions
 from service.settings import Settings
 from service.stores import open_store
 
 log = logging.getLogger("castlegate.http")
 
-ROUTES = [health.health, health.ready, graphs.GraphController, interactions.add_interactions, interactions.import_file]
+ROUTES = [health.health, health.ready, graphs.GraphController, interactions.add_interactions, interactions.import_file,
+          analysis.AnalysisController, analysis.start_analysis, analysis.get_analysis]
 
 
 def create_app(settings: Settings | None = None, store: GraphStore | None = None) -> Litestar:
@@ -36,6 +38,7 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         own = store is None
         app.state.store = open_store(settings) if own else store
+        app.state.analyses = Analyses(app.state.store, sync_max_interactions=settings.analysis_sync_max)
         ensure = getattr(app.state.store, "ensure_schema", None)
         if ensure is not None:
             try:
@@ -50,6 +53,7 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
         try:
             yield
         finally:
+            app.state.analyses.close()
             if own:
                 app.state.store.close()
 

@@ -35,6 +35,9 @@ class Settings:
     log_format: str = "json"
     #: largest request body accepted, in bytes (413 beyond)
     max_body_bytes: int = 64 * 1024 * 1024
+    #: on a cache miss, graphs with at most this many interactions are analysed inside the
+    #: request; larger ones answer 202 with a background job
+    analysis_sync_max: int = 50_000
     #: where the shared test and benchmark data sets live (beside the repository)
     datasets_dir: Path = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
@@ -72,11 +75,12 @@ _ENV_NAMES = {
     "log_format": "CASTLEGATE_LOG_FORMAT",
     "max_body_bytes": "CASTLEGATE_MAX_BODY_BYTES",
     "datasets_dir": "CASTLEGATE_DATASETS",
+    "analysis_sync_max": "CASTLEGATE_ANALYSIS_SYNC_MAX",
 }
 
 
 def _convert(name: str, raw: str):
-    if name in ("port", "max_body_bytes"):
+    if name in ("port", "max_body_bytes", "analysis_sync_max"):
         try:
             return int(raw)
         except ValueError:

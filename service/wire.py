@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request
 from litestar.exceptions import HTTPException
+
+from graph.model import Id, Text, Timestamp
 
 
 class Health(msgspec.Struct, frozen=True):
@@ -68,3 +71,29 @@ def body_kind(request: Request) -> bool:
         status_code=415,
         detail=f"Content-Type {media!r}: send application/json (an array) or application/x-ndjson",
     )
+
+
+# analysis
+class ReachRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """What to measure the reach of: accounts (their posts) and/or objects (post ids or
+    URLs), optionally in a time window."""
+
+    accounts: Annotated[list[Id], msgspec.Meta(max_length=10_000)] = []
+    objects: Annotated[list[Text], msgspec.Meta(max_length=10_000)] = []
+    since: Timestamp | None = None
+    until: Timestamp | None = None
+
+
+class JobOut(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    graph: str
+    graph_version: str
+    status: str
+    stage: str | None
+    progress: float
+    error: str | None
+    parameters: dict[str, Any]
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    links: dict[str, str]

@@ -96,6 +96,30 @@ class LayerGraph:
         }
         return cls(nodes=list(index), kinds=kinds, index=index)
 
+    @classmethod
+    def from_table(cls, table) -> "LayerGraph":
+        """Builds from a store's ``EdgeTable`` (single interactions as columns), aggregating
+        per directed pair and kind with numpy."""
+        n = max(len(table.nodes), 1)
+        kinds = {}
+        for kind, (src, dst, at) in table.kinds.items():
+            if len(src) == 0:
+                continue
+            key = src.astype(np.int64) * n + dst
+            order = np.lexsort((at, key))
+            key, at = key[order], at[order]
+            starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+            ends = np.r_[starts[1:], len(key)]
+            pair = key[starts]
+            kinds[kind] = EdgeSet(
+                (pair // n).astype(np.int32),
+                (pair % n).astype(np.int32),
+                (ends - starts).astype(np.int64),
+                at[starts],
+                at[ends - 1],
+            )
+        return cls(nodes=list(table.nodes), kinds=kinds)
+
     # views -------------------------------------------------------------------------------
     def directed(self, kinds: Iterable[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Directed pairs over ``kinds``, self-loops dropped, weight = interactions summed

@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterator, Sequence
 
 import neo4j
+import numpy as np
 from neo4j import GraphDatabase
 from neo4j.exceptions import ConstraintError, Neo4jError, ServiceUnavailable, AuthError
 
@@ -40,6 +42,7 @@ from graph.model import (
     from_epoch_ms,
 )
 from graph.store import batch as _batch
+from graph.store.port import EdgeTable
 
 __all__ = ["Neo4jStore", "REL_TYPES"]
 
@@ -343,6 +346,112 @@ class Neo4jStore:
             return [_interaction(rec) for rec in result]
 
         yield from self._read(tx)
+
+
+    # analysis reads
+    def edge_table(self, graph: str, kinds: Sequence[Kind], since=None, until=None) -> EdgeTable:
+        """Measured on higgs (563k interactions, 2 cores): Cypher's own per-pair aggregation
+        tops out near 250k interactions/s and a record per row near 70k/s, while whole
+        columns of integers (internal node ids, times) come at several hundred thousand a
+        second. So: one query for the node id -> account map, one per kind for the
+        columns, run two at a time, and aggregation left to numpy.
+
+        ``id()`` is deprecated in Cypher 5 in favour of ``elementId()``, but it is still
+        supported in 5.26 LTS and an integer is what makes the columns cheap.
+        """
+        window = "($since IS NULL OR r.at >= $since) AND ($until IS NULL OR r.at < $until)"
+        params = {
+            "since": None if since is None else epoch_ms(since),
+            "until": None if until is None else epoch_ms(until),
+        }
+        uid = self._read(_graph_node, graph)["uid"]
+
+        def nodes() -> tuple[np.ndarray, list[str]]:
+            with self._session(default_access_mode=neo4j.READ_ACCESS) as s:
+                rec = s.run(
+                    "MATCH (a:Account {graph_uid: $uid}) RETURN collect(id(a)) AS i, collect(a.id) AS n",
+                    uid=uid,
+                ).single()
+            return np.asarray(rec["i"], dtype=np.int64), rec["n"]
+
+        def columns(kind: Kind):
+            with self._session(default_access_mode=neo4j.READ_ACCESS) as s:
+                rec = s.run(
+                    f"MATCH (s:Account {{graph_uid: $uid}})-[r:{REL_TYPES[kind]}]->(t) WHERE {window}"
+                    " RETURN collect(id(s)) AS s, collect(id(t)) AS t, collect(r.at) AS at",
+                    uid=uid,
+                    **params,
+                ).single()
+            return (
+                np.asarray(rec["s"], dtype=np.int64),
+                np.asarray(rec["t"], dtype=np.int64),
+                np.asarray(rec["at"], dtype=np.int64),
+            )
+
+        try:
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                node_job = pool.submit(nodes)
+                jobs = {Kind(k).value: pool.submit(columns, Kind(k)) for k in kinds}
+                internal, names = node_job.result()
+                raw = {k: j.result() for k, j in jobs.items()}
+        except (ServiceUnavailable, AuthError) as e:
+            raise StoreUnavailable(f"Neo4j at {self.uri}: {e}") from e
+        # internal node id -> position in names, via a sorted lookup
+        order = np.argsort(internal)
+        sorted_ids = internal[order]
+
+        def position(ids: np.ndarray) -> np.ndarray:
+            return order[np.searchsorted(sorted_ids, ids)].astype(np.int32)
+
+        return EdgeTable(
+            nodes=list(names),
+            kinds={k: (position(s), position(t), at) for k, (s, t, at) in raw.items()},
+        )
+
+    def events(self, graph: str, kinds: Sequence[Kind], since=None, until=None) -> Iterator[tuple]:
+        rows = list(
+            self._stream(
+                graph,
+                kinds,
+                "MATCH (s:Account {graph_uid: $uid})-[r:%s]->(t) WHERE %s"
+                " RETURN r.id, $kind, s.id, t.id, r.at, r.object",
+                since,
+                until,
+            )
+        )
+        rows.sort(key=lambda r: (r[4], r[0]))
+        yield from rows
+
+    def followers(self, graph: str) -> dict[str, int]:
+        def tx(t: neo4j.ManagedTransaction) -> dict[str, int]:
+            uid = _graph_node(t, graph)["uid"]
+            return {
+                r[0]: r[1]
+                for r in t.run(
+                    "MATCH (a:Account {graph_uid: $uid}) WHERE a.followers IS NOT NULL"
+                    " RETURN a.id, a.followers",
+                    uid=uid,
+                )
+            }
+
+        return self._read(tx)
+
+    def _stream(self, graph, kinds, template, since, until) -> Iterator[tuple]:
+        where = "($since IS NULL OR r.at >= $since) AND ($until IS NULL OR r.at < $until)"
+        params = {
+            "since": None if since is None else epoch_ms(since),
+            "until": None if until is None else epoch_ms(until),
+        }
+        try:
+            with self._session(default_access_mode=neo4j.READ_ACCESS, fetch_size=50_000) as s:
+                uid = s.execute_read(_graph_node, graph)["uid"]
+                for kind in kinds:
+                    kind = Kind(kind)
+                    result = s.run(template % (REL_TYPES[kind], where), uid=uid, kind=kind.value, **params)
+                    for rec in result:
+                        yield tuple(rec.values())
+        except (ServiceUnavailable, AuthError) as e:
+            raise StoreUnavailable(f"Neo4j at {self.uri}: {e}") from e
 
 
 _EXISTING = " UNION ALL ".join(

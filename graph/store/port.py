@@ -7,11 +7,29 @@ that passes them is a store. Two adapters exist: ``neo4j`` (production) and ``sq
 
 from __future__ import annotations
 
-from typing import Iterable, Protocol, Sequence, runtime_checkable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterable, Iterator, Protocol, Sequence, runtime_checkable
 
-from graph.model import AccountDetail, Account, GraphInfo, IngestResult, Interaction
+import numpy as np
 
-__all__ = ["GraphStore"]
+from graph.model import AccountDetail, Account, GraphInfo, IngestResult, Interaction, Kind
+
+#: ``(id, kind, source, target, at_ms, object)``: one interaction, as analyses read it
+EventRow = tuple[str, str, str, str, int, "str | None"]
+
+__all__ = ["EdgeTable", "EventRow", "GraphStore"]
+
+
+@dataclass
+class EdgeTable:
+    """Interactions as columns: ``nodes`` names the accounts, and per kind three equally
+    long arrays ``(src, dst, at_ms)`` index into ``nodes``. Columns rather than rows
+    because that is what crosses the wire fastest (see ``Neo4jStore.edge_table``) and what
+    the analysis aggregates with numpy."""
+
+    nodes: list[str]
+    kinds: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
 
 
 @runtime_checkable
@@ -53,3 +71,20 @@ class GraphStore(Protocol):
 
     def iter_interactions(self, graph: str) -> Iterable[Interaction]:
         """Every interaction of the graph, ordered by id (for exports and tests)."""
+
+    # analysis reads: a time window is [since, until); None leaves that side open
+    def edge_table(
+        self, graph: str, kinds: Sequence[Kind], since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> EdgeTable:
+        """Interactions of ``kinds`` in the window, as columns."""
+
+    def events(
+        self, graph: str, kinds: Sequence[Kind], since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> Iterator[EventRow]:
+        """Single interactions of ``kinds`` in the window, for analyses that need each
+        one (coordination timing, reach, example exchanges)."""
+
+    def followers(self, graph: str) -> dict[str, int]:
+        """Claimed follower counts of the accounts that have one."""

@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Sequence
 
+import numpy as np
+
 from graph.errors import AccountNotFound, GraphExists, GraphNotFound, StoreUnavailable
 from graph.model import (
     Account,
@@ -29,6 +31,7 @@ from graph.model import (
     from_epoch_ms,
 )
 from graph.store import batch as _batch
+from graph.store.port import EdgeTable
 
 __all__ = ["SqliteStore"]
 
@@ -307,6 +310,62 @@ class SqliteStore:
                 conversation=r[8],
                 platform=r[9],
             )
+
+
+    # analysis reads
+    def _window(self, graph: str, kinds: Sequence[Kind], since, until) -> tuple[str, list]:
+        where = f"graph = ? AND kind IN ({','.join('?' * len(kinds))})"
+        args: list = [graph, *(Kind(k).value for k in kinds)]
+        if since is not None:
+            where += " AND at_ms >= ?"
+            args.append(epoch_ms(since))
+        if until is not None:
+            where += " AND at_ms < ?"
+            args.append(epoch_ms(until))
+        return where, args
+
+    def edge_table(self, graph: str, kinds: Sequence[Kind], since=None, until=None) -> EdgeTable:
+        db = self._conn()
+        _require_graph(db, graph)
+        index: dict[str, int] = {
+            a: i for i, (a,) in enumerate(db.execute("SELECT id FROM accounts WHERE graph = ?", (graph,)))
+        }
+        out = {}
+        for kind in kinds:
+            where, args = self._window(graph, [kind], since, until)
+            src, dst, at = [], [], []
+            for s, t, ms in db.execute(f"SELECT source, target, at_ms FROM interactions WHERE {where}", args):
+                src.append(index[s])
+                dst.append(index[t])
+                at.append(ms)
+            out[Kind(kind).value] = (
+                np.asarray(src, dtype=np.int32),
+                np.asarray(dst, dtype=np.int32),
+                np.asarray(at, dtype=np.int64),
+            )
+        return EdgeTable(nodes=list(index), kinds=out)
+
+    def events(self, graph: str, kinds: Sequence[Kind], since=None, until=None) -> Iterator[tuple]:
+        db = self._conn()
+        _require_graph(db, graph)
+        if not kinds:
+            return iter(())
+        where, args = self._window(graph, kinds, since, until)
+        return db.execute(
+            f"SELECT id, kind, source, target, at_ms, object FROM interactions WHERE {where}"
+            " ORDER BY at_ms, id",
+            args,
+        )
+
+    def followers(self, graph: str) -> dict[str, int]:
+        db = self._conn()
+        _require_graph(db, graph)
+        return dict(
+            db.execute(
+                "SELECT id, followers FROM accounts WHERE graph = ? AND followers IS NOT NULL",
+                (graph,),
+            )
+        )
 
 
 _GRAPH_SELECT = (

@@ -1,0 +1,226 @@
+"""Analysis benchmark: the whole pipeline (load from Neo4j, build, communities, roles with
+betweenness, gatekeepers, pods, trusted voices, castles with their null model,
+polarization), ``fast`` vs ``reference`` engines side by side in one run, with the time per
+stage and the peak RSS of each run (each run is its own process, so peaks do not mix).
+
+Graphs:
+- the Reddit reply network (../shared/datasets/reddit-small-reply-network), ~240k edges;
+- a synthetic LFR graph (NetworKit's generator, mu = 0.3) of ~1M edges.
+
+The reference engine (networkx + python-louvain) needs hours on the full graphs (Burt
+constraint and betweenness above all), so it runs on a sample: the subgraph of the first
+``--sample-edges`` edges; the fast engine runs on the same sample too, so the ratio is
+like for like, and on the full graph.
+
+Run:  .venv/bin/python -m bench.analysis [--sample-edges N] [--skip-lfr]
+Writes bench/results/analysis.md (and .json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.ingest import free_port, machine  # noqa: E402
+from graph.model import Interaction, Kind  # noqa: E402
+from service.neo4j_local import LocalNeo4j, LocalNeo4jConfig  # noqa: E402
+from service.settings import Settings  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results"
+WORK = ROOT / "bench" / ".work"
+T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def reddit_edges(datasets: Path) -> list[tuple[str, str]]:
+    """The reply pairs (u replied to v) by node id, self-loops dropped. A line scan of the
+    GML: networkx.read_gml needs ~40 s for the same file."""
+    import re
+
+    path = next((datasets / "reddit-small-reply-network").glob("*.gml.gz"))
+    text = gzip.open(path, "rt").read()
+    pairs = re.findall(r"edge \[\s*source (\d+)\s*target (\d+)", text)
+    return [(a, b) for a, b in pairs if a != b]
+
+
+def lfr_edges(n: int, avg_degree: int, seed: int = 1) -> list[tuple[str, str]]:
+    import networkit as nk
+
+    nk.setSeed(seed, False)
+    gen = nk.generators.LFRGenerator(n)
+    gen.generatePowerlawDegreeSequence(avg_degree, min(n // 10, 500), -2.0)
+    gen.generatePowerlawCommunitySizeSequence(20, 1000, -1.0)
+    gen.setMu(0.3)
+    g = gen.generate()
+    return [(str(u), str(v)) for u, v in g.iterEdges()]
+
+
+def load(store, graph: str, edges: list[tuple[str, str]]) -> float:
+    """Stores the edges as replies (each pair once, in random direction order) and returns
+    the seconds it took."""
+    from graph.errors import GraphExists
+
+    try:
+        store.create_graph(graph)
+    except GraphExists:
+        store.delete_graph(graph)
+        store.create_graph(graph)
+    start = time.perf_counter()
+    batch = []
+    for i, (a, b) in enumerate(edges):
+        batch.append(Interaction(id=f"e{i}", kind=Kind.REPLY, source=a, target=b, at=T0 + timedelta(seconds=i)))
+        if len(batch) == 20_000:
+            store.add_interactions(graph, batch)
+            batch = []
+    if batch:
+        store.add_interactions(graph, batch)
+    return time.perf_counter() - start
+
+
+def child(args: argparse.Namespace) -> int:
+    """One pipeline run in this process; prints a JSON line with timings and peak RSS."""
+    from graph.analysis.params import AnalysisParams
+    from graph.analysis.pipeline import run_analysis
+    from graph.store.neo4j import Neo4jStore
+
+    store = Neo4jStore(args.uri, "neo4j", os.environ["BENCH_NEO4J_PASSWORD"])
+    params = AnalysisParams(layers=("reply",), engine=args.engine, seed=1, null_samples=args.null_samples)
+    start = time.perf_counter()
+    b = run_analysis(store, args.graph, params)
+    total = time.perf_counter() - start
+    store.close()
+    edges = sum(len(e.src) for e in b.g.kinds.values())
+    print(json.dumps({
+        "engine": args.engine, "graph": args.graph, "nodes": b.g.n, "pairs": edges,
+        "stages": b.timings, "total": total, "modularity": b.communities.modularity,
+        "communities": len(b.communities.communities),
+        "betweenness": getattr(b.roles, "betweenness_method", None),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }))
+    return 0
+
+
+def run_child(uri: str, password: str, graph: str, engine: str, null_samples: int) -> dict:
+    env = os.environ | {"BENCH_NEO4J_PASSWORD": password}
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.analysis", "--child", "--uri", uri, "--graph", graph,
+         "--engine", engine, "--null-samples", str(null_samples)],
+        cwd=ROOT, env=env, capture_output=True, text=True, check=False,
+    )
+    if out.returncode != 0:
+        raise SystemExit(f"{engine} on {graph} failed:\n{out.stderr[-4000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--uri")
+    p.add_argument("--graph")
+    p.add_argument("--engine")
+    p.add_argument("--null-samples", type=int, default=20)
+    p.add_argument("--sample-edges", type=int, default=20_000,
+                   help="edges of the sample both engines run on (reference needs hours on the full graphs)")
+    p.add_argument("--lfr-nodes", type=int, default=100_000)
+    p.add_argument("--lfr-degree", type=int, default=20)
+    p.add_argument("--skip-lfr", action="store_true")
+    p.add_argument("--datasets", type=Path, default=Settings.from_env().datasets_dir)
+    args = p.parse_args(argv)
+    if args.child:
+        return child(args)
+
+    graphs = {"reddit": reddit_edges(args.datasets)}
+    if not args.skip_lfr:
+        graphs["lfr-1M"] = lfr_edges(args.lfr_nodes, args.lfr_degree)
+    WORK.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(dir=WORK))
+    local = LocalNeo4j(LocalNeo4jConfig.from_env(state_dir=work / "neo4j", bolt_port=free_port()))
+    rows, loads = [], {}
+    try:
+        creds = local.start()
+        from graph.store.neo4j import Neo4jStore
+
+        store = Neo4jStore(creds.uri, creds.user, creds.password)
+        for name, edges in graphs.items():
+            loads[name] = {"edges": len(edges), "seconds": load(store, name, edges)}
+            sample = f"{name}-sample"
+            loads[sample] = {"edges": min(len(edges), args.sample_edges),
+                             "seconds": load(store, sample, edges[: args.sample_edges])}
+            print(f"{name}: {len(edges):,} edges stored", file=sys.stderr)
+        store.close()
+        for name in graphs:
+            sample = f"{name}-sample"
+            for graph, engine in ((sample, "reference"), (sample, "fast"), (name, "fast")):
+                r = run_child(creds.uri, creds.password, graph, engine, args.null_samples)
+                print(f"{graph} {engine}: {r['total']:.1f} s, Q={r['modularity']:.4f}", file=sys.stderr)
+                rows.append(r)
+        version = local.status()["version"]
+    finally:
+        local.stop()
+    report = {"machine": machine() | {"neo4j_server": version}, "loads": loads, "runs": rows,
+              "sample_edges": args.sample_edges}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "analysis.json").write_text(json.dumps(report, indent=2) + "\n")
+    md = render(report)
+    (RESULTS / "analysis.md").write_text(md)
+    print(md)
+    return 0
+
+
+def render(report: dict) -> str:
+    m = report["machine"]
+    stages = ["load", "build", "communities", "roles", "gatekeepers", "pods", "trusted", "castles", "polarization"]
+    lines = [
+        "# Analysis pipeline: fast vs reference",
+        "",
+        f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB; Python {m['python']};"
+        f" Neo4j {m['neo4j_server']}; driver {m['neo4j_driver']} (Rust extension: {m['neo4j_rust_ext']})."
+        f" Layer: reply. Castles with 20 null-model rewirings. One process per run (peak RSS is"
+        f" that run's). The reference engine runs only on the samples (first"
+        f" {report['sample_edges']:,} edges): on the full graphs it needs hours.",
+        "",
+        "| graph | engine | nodes | pairs | " + " | ".join(stages) + " | total s | peak RSS MB | modularity |",
+        "|---|---|---:|---:|" + "---:|" * len(stages) + "---:|---:|---:|",
+    ]
+    for r in report["runs"]:
+        st = r["stages"]
+        lines.append(
+            f"| {r['graph']} | {r['engine']} | {r['nodes']:,} | {r['pairs']:,} | "
+            + " | ".join(f"{st.get(s, 0):.2f}" for s in stages)
+            + f" | {r['total']:.1f} | {r['peak_rss_mb']:.0f} | {r['modularity']:.4f} |"
+        )
+    lines.append("")
+    by = {(r["graph"], r["engine"]): r for r in report["runs"]}
+    for r in report["runs"]:
+        if r["engine"] == "reference":
+            fast = by[(r["graph"], "fast")]
+            lines.append(
+                f"- {r['graph']}: fast is **{r['total'] / fast['total']:.0f}x** faster than reference;"
+                f" modularity {fast['modularity']:.4f} vs {r['modularity']:.4f}"
+                f" ({100 * (fast['modularity'] - r['modularity']) / r['modularity']:+.2f}%)."
+            )
+    for r in report["runs"]:
+        if r["engine"] == "fast" and not r["graph"].endswith("-sample"):
+            load_s = r["stages"].get("load", 0)
+            lines.append(
+                f"- {r['graph']}: loading {r['pairs']:,} pairs out of Neo4j took {load_s:.2f} s"
+                f" ({report['loads'][r['graph']]['edges'] / max(load_s, 1e-9):,.0f} edges/s, including"
+                f" the event reads for pods); peak RSS {r['peak_rss_mb']:.0f} MB."
+            )
+    lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

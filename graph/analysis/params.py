@@ -1,0 +1,66 @@
+"""The parameters of one analysis, and the key its results are cached under."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+
+from graph.analysis.engine import ENGINES
+from graph.errors import FieldError, InvalidInput
+from graph.model import Kind
+
+__all__ = ["AnalysisParams", "DEFAULT_LAYERS"]
+
+#: Communities and roles are found on every interaction layer but "follow": following is
+#: listening, not interacting, and a follow graph is often larger than all the rest.
+DEFAULT_LAYERS: tuple[str, ...] = ("reply", "quote", "mention", "repost", "like")
+
+_KINDS = {k.value for k in Kind}
+
+
+class AnalysisParams(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Everything that changes an analysis' numbers. Limits (how many items an answer
+    lists) are not here: they only cut what is shown."""
+
+    layers: tuple[str, ...] = DEFAULT_LAYERS
+    since: datetime | None = None
+    until: datetime | None = None
+    seed: Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)] = 0
+    engine: str = "fast"
+    resolution: Annotated[float, msgspec.Meta(gt=0, le=100)] = 1.0
+    #: degree-preserving rewirings behind every castle z-score
+    null_samples: Annotated[int, msgspec.Meta(ge=2, le=200)] = 20
+    #: coordination window (seconds) and how often two accounts must co-act to be linked
+    tau: Annotated[float, msgspec.Meta(gt=0, le=86400)] = 60.0
+    min_repeats: Annotated[int, msgspec.Meta(ge=1, le=10000)] = 3
+
+    def __post_init__(self) -> None:
+        errors = []
+        bad = [k for k in self.layers if k not in _KINDS]
+        if bad or not self.layers:
+            errors.append(FieldError("layers", f"choose from {', '.join(sorted(_KINDS))}; got {list(self.layers)}"))
+        if self.engine not in ENGINES:
+            errors.append(FieldError("engine", f"one of {', '.join(ENGINES)}; got {self.engine!r}"))
+        if self.since is not None and self.until is not None and self.since >= self.until:
+            errors.append(FieldError("until", "must be later than since"))
+        for name in ("since", "until"):
+            v = getattr(self, name)
+            if v is not None and v.tzinfo is None:
+                errors.append(FieldError(name, "needs a timezone (RFC 3339)"))
+        if errors:
+            raise InvalidInput(errors)
+
+    def normalised(self) -> "AnalysisParams":
+        """Layers sorted and de-duplicated, so that the same request spelled differently
+        hits the same cache entry."""
+        return msgspec.structs.replace(self, layers=tuple(sorted(set(self.layers))))
+
+    def key(self) -> str:
+        data = msgspec.json.encode(self.normalised(), order="sorted")
+        return hashlib.blake2b(data, digest_size=10).hexdigest()
+
+    def as_dict(self) -> dict:
+        return msgspec.to_builtins(self.normalised())

@@ -1,0 +1,151 @@
+"""One analysis run: read the graph from the store once, build it, and compute every
+graph-wide result from it (communities, roles, gatekeepers, trusted voices, castles, pods,
+polarization). Per-account answers (roles of one account, diversity) and reach are cut
+from this bundle afterwards, so that all of them agree on one partition.
+
+The store is only read at the start; everything after is pure computation.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable
+
+from graph.analysis.castles import CastlesResult, castles
+from graph.analysis.communities import CommunitiesResult, communities
+from graph.analysis.engine import get_engine
+from graph.analysis.events import Event
+from graph.analysis.gatekeepers import GatekeepersResult, gatekeepers
+from graph.analysis.graph import LayerGraph
+from graph.analysis.manifest import Manifest, library_versions
+from graph.analysis.params import AnalysisParams
+from graph.analysis.pods import PodsResult, coordinated_pods
+from graph.analysis.polarization import PolarizationResult, polarization
+from graph.analysis.roles import RolesTable, account_roles
+from graph.analysis.trusted import TrustedResult, trusted_voices
+from graph.model import Kind
+from graph.store.port import GraphStore
+
+__all__ = ["Bundle", "run_analysis", "STAGES"]
+
+#: the stages a run reports progress through, in order
+STAGES = ("load", "build", "communities", "roles", "gatekeepers", "pods", "trusted", "castles", "polarization")
+
+#: kinds whose single events are read (timing for pods, ids for example exchanges, follow
+#: edges for diversity and reach)
+_EVENT_KINDS = (Kind.REPOST, Kind.LIKE, Kind.REPLY, Kind.QUOTE)
+
+
+@dataclass
+class Bundle:
+    graph: str
+    graph_version: str
+    params: AnalysisParams
+    g: LayerGraph
+    events: list[Event]
+    communities: CommunitiesResult
+    roles: RolesTable
+    gatekeepers: GatekeepersResult
+    pods: PodsResult
+    trusted: TrustedResult
+    castles: CastlesResult
+    polarization: PolarizationResult
+    manifest: Manifest
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def castle_communities(self) -> set[int]:
+        return {c.id for c in self.castles.communities if c.castle}
+
+    @property
+    def castle_members(self) -> set[str]:
+        ids = self.castle_communities
+        m = self.communities.membership
+        return {self.g.nodes[i] for i in range(self.g.n) if m[i] in ids}
+
+    @property
+    def pod_members(self) -> set[str]:
+        return {a for p in self.pods.pods for a in p.members}
+
+
+def run_analysis(
+    store: GraphStore,
+    graph: str,
+    params: AnalysisParams,
+    *,
+    progress: Callable[[str, float], None] | None = None,
+) -> Bundle:
+    """Runs every graph-wide analysis for ``params`` and returns the results with one
+    manifest. ``progress(stage, fraction_done)`` is called as stages start."""
+    params = params.normalised()
+    report = progress or (lambda stage, done: None)
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    current: list = [None, started]  # the stage running and when it began
+
+    def stage(name: str) -> None:
+        now = time.perf_counter()
+        if current[0] is not None:
+            timings[current[0]] = round(now - current[1], 4)
+        current[:] = [name, now]
+        report(name, STAGES.index(name) / len(STAGES) if name in STAGES else 1.0)
+
+    stage("load")
+    info = store.get_graph(graph)
+    table = store.edge_table(graph, list(Kind), params.since, params.until)
+    events = [Event(*r) for r in store.events(graph, list(_EVENT_KINDS), params.since, params.until)]
+    stage("build")
+    g = LayerGraph.from_table(table)
+    engine = get_engine(params.engine)
+    layers = list(params.layers)
+    stage("communities")
+    comms = communities(g, layers, engine=engine, resolution=params.resolution, seed=params.seed)
+    stage("roles")
+    roles = account_roles(g, layers, comms.membership, engine=engine, seed=params.seed)
+    stage("gatekeepers")
+    gates = gatekeepers(g, layers, comms.membership, roles)
+    stage("pods")
+    pods = coordinated_pods(events, tau=params.tau, min_repeats=params.min_repeats)
+    pod_members = {a for p in pods.pods for a in p.members}
+    stage("trusted")
+    trusted = trusted_voices(g, comms.membership, events, pod_members=pod_members)
+    stage("castles")
+    # the closure of a community is judged on the layers it was found on
+    cast = castles(g, comms.membership, engine=engine, null_samples=params.null_samples,
+                   seed=params.seed, structure_kinds=tuple(layers))
+    stage("polarization")
+    polar = polarization(g, layers, comms.membership, engine=engine, seed=params.seed)
+    stage("done")
+    manifest = Manifest(
+        graph=graph,
+        graph_version=info.version,
+        store=store.kind,
+        layers=layers,
+        since=params.since,
+        until=params.until,
+        parameters=params.as_dict(),
+        seed=params.seed,
+        engine=engine.name,
+        libraries=engine.versions()
+        | library_versions("castlegate", "numpy", "scipy", "networkx", "msgspec"),
+        computed_at=datetime.now(timezone.utc),
+        duration_seconds=round(time.perf_counter() - started, 4),
+    )
+    return Bundle(
+        graph=graph,
+        graph_version=info.version,
+        params=params,
+        g=g,
+        events=events,
+        communities=comms,
+        roles=roles,
+        gatekeepers=gates,
+        pods=pods,
+        trusted=trusted,
+        castles=cast,
+        polarization=polar,
+        manifest=manifest,
+        timings=timings,
+    )

@@ -1,0 +1,191 @@
+"""The analysis endpoints on a real server, on the built-in demo network, on both stores.
+
+The demo network (graph/demo.py) has three conversational communities, a closed pod of
+twelve accounts reposting every post of pod-star within seconds, and two bridges. The
+expectations below are that ground truth, not numbers read off the code.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from graph.demo import demo_network
+from tests.conftest import castlegate, start_service
+
+POD = {f"pod-{i:02d}" for i in range(12)}
+
+
+@pytest.fixture(params=["sqlite", pytest.param("neo4j", marks=pytest.mark.neo4j)], scope="module")
+def demo_api(request, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp(f"analysis-{request.param}")
+    env = {"CASTLEGATE_DATA_DIR": str(tmp / "data")}
+    if request.param == "neo4j":
+        env |= request.getfixturevalue("neo4j_server").env
+    graph = f"demo-{request.param}-{int(time.time() * 1000) % 10**8}"
+    r = castlegate("demo", "--graph", graph, env=env)
+    assert r.returncode == 0, r.stderr
+    svc = start_service(tmp, env)
+    yield svc, graph
+    svc.stop()
+
+
+def get(svc, path, **params):
+    with svc.client() as c:
+        r = c.get(path, params=params)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_communities_find_the_planted_groups(demo_api):
+    svc, graph = demo_api
+    body = get(svc, f"/v1/graphs/{graph}/communities")
+    assert body["modularity"] > 0.4
+    by_member = {m: c for c in body["communities"] for m in c["members"]}
+    # each planted group lands in one community, and the groups do not share one
+    for group in ("north", "south", "east"):
+        ids = {by_member[f"{group}-{i:02d}"]["id"] for i in range(24)}
+        assert len(ids) == 1, group
+    pod_ids = {by_member[m]["id"] for m in POD}
+    assert len(pod_ids) == 1
+    assert len({by_member["north-00"]["id"], by_member["south-00"]["id"], by_member["east-00"]["id"],
+                by_member["pod-00"]["id"]}) == 4
+    m = body["manifest"]
+    assert m["graph"] == graph and m["seed"] == 0 and m["engine"] == "fast"
+    assert m["layers"] == ["like", "mention", "quote", "reply", "repost"]
+    assert set(m["libraries"]) >= {"igraph", "networkx"}
+    limited = get(svc, f"/v1/graphs/{graph}/communities", members_limit=2)
+    assert all(len(c["members"]) <= 2 for c in limited["communities"])
+    assert [c["size"] for c in limited["communities"]] == [c["size"] for c in body["communities"]]
+
+
+def test_same_seed_same_answer_and_engines_agree(demo_api):
+    svc, graph = demo_api
+    a = get(svc, f"/v1/graphs/{graph}/communities", seed=3)
+    b = get(svc, f"/v1/graphs/{graph}/communities", seed=3)
+    assert a == b
+    ref = get(svc, f"/v1/graphs/{graph}/communities", seed=3, engine="reference")
+    assert ref["manifest"]["engine"] == "reference"
+    assert abs(ref["modularity"] - a["modularity"]) <= 0.01 * a["modularity"]
+
+
+def test_bridges_are_the_top_gatekeepers(demo_api):
+    svc, graph = demo_api
+    body = get(svc, f"/v1/graphs/{graph}/gatekeepers", limit=5)
+    assert len(body["gatekeepers"]) == 5
+    top2 = {g["account"] for g in body["gatekeepers"][:2]}
+    assert top2 == {"bridge-ns", "bridge-se"}
+    assert len(body["gatekeepers"][0]["communities_bridged"]) >= 2
+
+
+def test_roles_of_a_bridge(demo_api):
+    svc, graph = demo_api
+    body = get(svc, f"/v1/graphs/{graph}/accounts/bridge-ns/roles")
+    roles = body["roles"]
+    assert roles["participation"] > 0.3
+    assert roles["brokerage"]["liaison"] + roles["brokerage"]["gatekeeper"] + roles["brokerage"]["representative"] > 0
+    with svc.client() as c:
+        assert c.get(f"/v1/graphs/{graph}/accounts/nobody/roles").status_code == 404
+
+
+def test_pods_find_the_planted_pod_exactly(demo_api):
+    svc, graph = demo_api
+    body = get(svc, f"/v1/graphs/{graph}/pods", tau=60, min_repeats=3)
+    assert len(body["pods"]) == 1
+    assert set(body["pods"][0]["members"]) == POD
+
+
+def test_the_pod_is_a_castle_and_conversation_is_not(demo_api):
+    svc, graph = demo_api
+    comms = get(svc, f"/v1/graphs/{graph}/communities")
+    by_member = {m: c["id"] for c in comms["communities"] for m in c["members"]}
+    castles = {c["id"]: c for c in get(svc, f"/v1/graphs/{graph}/castles")["communities"]}
+    assert castles[by_member["pod-00"]]["castle"] is True
+    for group in ("north", "south", "east"):
+        assert castles[by_member[f"{group}-00"]]["castle"] is False
+
+
+def test_trusted_voices_are_conversational(demo_api):
+    svc, graph = demo_api
+    voices = get(svc, f"/v1/graphs/{graph}/trusted-voices", limit=10)["voices"]
+    assert voices and not ({v["account"] for v in voices} & POD)
+    assert voices[0]["example_exchanges"]
+
+
+def test_polarization_fields(demo_api):
+    svc, graph = demo_api
+    body = get(svc, f"/v1/graphs/{graph}/polarization")
+    assert body["modularity"] > 0.4
+    for field in ("assortativity", "rwc", "cross_community_share", "modularity_z"):
+        assert field in body
+    assert 0 <= body["cross_community_share"] < 0.5
+
+
+def test_reach_of_a_pod_post(demo_api):
+    svc, graph = demo_api
+    accounts, _ = demo_network()
+    followers = {a.id: a.followers for a in accounts}
+    with svc.client() as c:
+        r = c.post(f"/v1/graphs/{graph}/reach", json={"objects": ["pod-star-post-00"]})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    expected = followers["pod-star"] + sum(followers[m] for m in POD)
+    assert body["claimed_reach"] == expected
+    assert body["conversational_reach"] == 0
+    # the twelve reposters are the pod; pod-star, whose post it is, is not one of them
+    assert body["pod_share"] == pytest.approx(sum(followers[m] for m in POD) / expected, rel=1e-9)
+
+
+def test_diversity_of_a_member_and_of_a_bridge(demo_api):
+    svc, graph = demo_api
+    member = get(svc, f"/v1/graphs/{graph}/accounts/north-00/diversity")
+    bridge = get(svc, f"/v1/graphs/{graph}/accounts/bridge-ns/diversity")
+    assert bridge["converses_with"]["effective_communities"] > member["converses_with"]["effective_communities"]
+    assert member["converses_with"]["share_own_community"] == 1.0
+
+
+@pytest.mark.parametrize("params, field", [
+    ({"layers": "reply,poke"}, "layers"),
+    ({"engine": "quantum"}, "engine"),
+    ({"seed": -1}, "seed"),
+    ({"resolution": 0}, "resolution"),
+    ({"since": "2026-02-01T00:00:00Z", "until": "2026-01-01T00:00:00Z"}, "until"),
+])
+def test_bad_parameters_name_the_field(demo_api, params, field):
+    svc, graph = demo_api
+    with svc.client() as c:
+        r = c.get(f"/v1/graphs/{graph}/communities", params=params)
+    assert r.status_code in (400, 422), r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["errors"][0]["field"] == field
+
+
+def test_large_graph_goes_to_a_job(tmp_path):
+    env = {"CASTLEGATE_DATA_DIR": str(tmp_path / "data"), "CASTLEGATE_ANALYSIS_SYNC_MAX": "10"}
+    assert castlegate("demo", env=env).returncode == 0
+    svc = start_service(tmp_path, env)
+    try:
+        with svc.client() as c:
+            r = c.get("/v1/graphs/demo/castles", params={"seed": 5})
+            assert r.status_code == 202
+            job_url = r.headers["location"]
+            assert job_url == r.json()["links"]["self"]
+            deadline = time.monotonic() + 120
+            while True:
+                job = c.get(job_url).json()
+                assert job["status"] in ("queued", "running", "done"), job
+                if job["status"] == "done" or time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
+            assert job["status"] == "done" and job["progress"] == 1.0
+            assert job["links"]["castles"].startswith("/v1/graphs/demo/castles?")
+            done = c.get(job["links"]["castles"])
+            assert done.status_code == 200
+            assert done.json()["manifest"]["graph_version"] == job["graph_version"]
+            # asking again for the same thing gives the same job, already done
+            again = c.post("/v1/graphs/demo/analyses", json={"seed": 5})
+            assert again.status_code == 202 and again.json()["id"] == job["id"]
+            assert c.get("/v1/analyses/nope").status_code == 404
+    finally:
+        svc.stop()

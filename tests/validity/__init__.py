@@ -1,0 +1,2 @@
+"""Validity: the metrics recover known structure (LFR benchmark, the 2004 political
+blogosphere, a planted bridge)."""
