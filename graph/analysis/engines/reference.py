@@ -30,6 +30,10 @@ import numpy as np
 __all__ = ["ReferenceEngine"]
 
 
+#: largest graph on which ``nx.effective_size`` (dense n x n internally) is used as is
+_DENSE_MAX_NODES = 5000
+
+
 def _renumber(labels: np.ndarray) -> np.ndarray:
     """Community ids 0..k-1 by decreasing size, ties by smallest member index, so that two
     engines (or two runs) that find the same partition also print the same ids."""
@@ -161,7 +165,20 @@ class ReferenceEngine:
         return _array(nx.constraint(_undirected(n, src, dst, w), weight="weight"), n)
 
     def effective_size(self, n, src, dst):
-        return _array(nx.effective_size(_undirected(n, src, dst)), n)
+        g = _undirected(n, src, dst)
+        if n <= _DENSE_MAX_NODES:
+            return _array(nx.effective_size(g), n)
+        # networkx 3.6 cannot do large graphs: for all nodes it ends in a dense n x n
+        # array (20 GB at n = 50 000), per node its ego_graph copies the whole graph each
+        # call (5 min at n = 4 000). Borgatti's formula, which networkx uses for
+        # unweighted undirected graphs, from networkx's triangle counts instead:
+        # degree - 2 * (ties among neighbours) / degree
+        tri = _array(nx.triangles(g), n)
+        deg = _array(dict(g.degree()), n)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            eff = deg - 2.0 * tri / deg
+        eff[deg == 0] = np.nan
+        return eff
 
     def coreness(self, n, src, dst):
         return _array(nx.core_number(_undirected(n, src, dst)), n, dtype=np.int64)
