@@ -72,3 +72,23 @@ def test_rwc_between_the_two_camps_is_clearly_positive(polblogs):
     assert res.rwc > 0.3
     assert res.assortativity > 0.7
     assert res.modularity_z > 10
+
+
+def test_both_camps_are_closed_circles(polblogs):
+    """Concepts: polblogs' two sides are the textbook echo chambers. Both big communities
+    must pass the castle rule's closure test (E-I far below rewired graphs, and more links
+    inside than out); neither counts its own amplification currency, because hyperlinks
+    are attention, so neither is a full castle."""
+    from graph.analysis.castles import castles
+
+    g, _ = polblogs
+    eng = get_engine("fast")
+    memb = communities(g, ["mention"], engine=eng, seed=0).membership
+    res = castles(g, memb, engine=eng, null_samples=10, seed=0, structure_kinds=("mention",))
+    by_id = {c.id: c for c in res.communities}
+    for side in (0, 1):
+        c = by_id[side]
+        print(f"polblogs community {side}: size {c.size}, closed {c.checks.closed}, "
+              f"E-I {c.components.ei_index:.3f} (z {c.components.ei_index_z:.1f})")
+        assert c.checks.closed is True
+        assert c.castle is False
