@@ -27,7 +27,7 @@ from typing import Any, Iterator, Sequence
 import neo4j
 import numpy as np
 from neo4j import GraphDatabase
-from neo4j.exceptions import ConstraintError, Neo4jError, ServiceUnavailable, AuthError
+from neo4j.exceptions import AuthError, ConstraintError, ServiceUnavailable
 
 from graph.errors import AccountNotFound, GraphExists, GraphNotFound, StoreUnavailable
 from graph.model import (
