@@ -48,7 +48,7 @@ def decode_items(body: bytes, type_: type[T], *, ndjson: bool = False) -> list[T
     if ndjson:
         lines = body.split(b"\n")
         present = [(i, ln) for i, ln in enumerate(lines) if ln.strip()]
-        _check_count(len(present))
+        check_batch_size(len(present))
         joined = b"[" + b",".join(ln for _, ln in present) + b"]"
         try:
             return msgspec.json.decode(joined, type=list[type_])
@@ -68,15 +68,12 @@ def decode_items(body: bytes, type_: type[T], *, ndjson: bool = False) -> list[T
         raise InvalidInput([FieldError("body", f"malformed JSON: {e}")]) from None
     if not isinstance(raw, list):
         raise InvalidInput([FieldError("body", "expected a JSON array of items")])
-    _check_count(len(raw))
+    check_batch_size(len(raw))
     return _one_by_one(list(enumerate(raw)), type_, raw=False)
 
 
 def check_batch_size(n: int) -> None:
-    _check_count(n)
-
-
-def _check_count(n: int) -> None:
+    """Refuses a request of more than ``MAX_BATCH_ITEMS`` items."""
     if n > MAX_BATCH_ITEMS:
         raise InvalidInput(
             [FieldError("body", f"{n} items in one request; at most {MAX_BATCH_ITEMS} are accepted")]
