@@ -66,3 +66,13 @@ class IngestConflict(CastlegateError):
 
 class StoreUnavailable(CastlegateError):
     """The store did not answer (down, unreachable, wrong credentials)."""
+
+
+class AuditNotFound(NotFound):
+    def __init__(self, audit: str) -> None:
+        super().__init__("audit", audit)
+
+
+class RunNotFound(NotFound):
+    def __init__(self, run: str) -> None:
+        super().__init__("audit run", run)

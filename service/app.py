@@ -14,19 +14,21 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Contact, License
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from graph.audits.clock import clock_from_setting
 from graph.errors import StoreUnavailable
 from graph.store.port import GraphStore
 from service import __version__
 from service.errors import EXCEPTION_HANDLERS
 from service.jobs import Analyses
-from service.routes import analysis, graphs, health, interactions
+from service.routes import analysis, audits, graphs, health, interactions
+from service.scheduler import Scheduler, config_from
 from service.settings import Settings
 from service.stores import open_store
 
 log = logging.getLogger("castlegate.http")
 
 ROUTES = [health.health, health.ready, graphs.GraphController, interactions.add_interactions, interactions.import_file,
-          analysis.AnalysisController, analysis.start_analysis, analysis.get_analysis]
+          analysis.AnalysisController, analysis.start_analysis, analysis.get_analysis, audits.AuditController]
 
 
 def create_app(settings: Settings | None = None, store: GraphStore | None = None) -> Litestar:
@@ -50,9 +52,16 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
             "castlegate started",
             extra={"store": app.state.store.kind, "version": __version__},
         )
+        app.state.scheduler = None
+        if settings.scheduler:
+            app.state.scheduler = Scheduler(app.state.store, app.state.clock, app.state.analyses.compute,
+                                            config_from(settings))
+            app.state.scheduler.start()
         try:
             yield
         finally:
+            if app.state.scheduler is not None:
+                app.state.scheduler.stop()
             app.state.analyses.close()
             if own:
                 app.state.store.close()
@@ -66,7 +75,7 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
         request_max_body_size=settings.max_body_bytes,
         openapi_config=openapi_config(),
         logging_config=None,
-        state=State({"settings": settings}),
+        state=State({"settings": settings, "clock": clock_from_setting(settings.clock)}),
         debug=False,
     )
 

@@ -1,4 +1,4 @@
-"""The ``castlegate`` command: serve | demo | neo4j | openapi."""
+"""The ``castlegate`` command: serve | worker | demo | ingest | neo4j | openapi."""
 
 from __future__ import annotations
 
@@ -47,6 +47,46 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = create_app(settings)
     uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
     return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """The audit scheduler without the HTTP API, for deployments that keep API processes
+    (``CASTLEGATE_SCHEDULER=off``) apart from the work. Any number may run: the store's
+    leases give each slot, run and delivery to one of them."""
+    import signal
+    import threading
+
+    from graph.audits.clock import clock_from_setting
+    from service import logs
+    from service.jobs import Analyses
+    from service.scheduler import Scheduler, config_from
+    from service.stores import open_store
+
+    settings = _settings(args)
+    logs.configure(settings.log_level, settings.log_format)
+    store = open_store(settings)
+    ensure = getattr(store, "ensure_schema", None)
+    if ensure is not None:
+        ensure()
+    analyses = Analyses(store, sync_max_interactions=settings.analysis_sync_max)
+    scheduler = Scheduler(store, clock_from_setting(settings.clock), analyses.compute, config_from(settings))
+    try:
+        if args.once:
+            # due runs, then the deliveries of the runs just finished
+            for _ in range(2):
+                scheduler.tick()
+                scheduler.drain()
+            return 0
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        scheduler.start()
+        stop.wait()
+        return 0
+    finally:
+        scheduler.stop()
+        analyses.close()
+        store.close()
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -184,6 +224,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, help="CASTLEGATE_PORT (default 8000)")
     _store_flags(s)
     s.set_defaults(fn=cmd_serve)
+
+    w = sub.add_parser("worker", help="run scheduled audits and webhook deliveries (no HTTP API)")
+    w.add_argument("--once", action="store_true",
+                   help="run what is due now, deliver its webhooks' first attempts, and exit")
+    _store_flags(w)
+    w.set_defaults(fn=cmd_worker)
 
     d = sub.add_parser("demo", help="load the built-in demo network into the current store")
     d.add_argument("--graph", default="demo", help="graph id (default: demo)")

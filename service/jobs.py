@@ -98,6 +98,15 @@ class Analyses:
             return bundle
         if size > self.sync_max_interactions:
             return self.submit(graph, params)
+        return self.compute(graph, params)
+
+    def compute(self, graph: str, params: AnalysisParams) -> Bundle:
+        """The bundle for the graph's current version, computed in this thread on a miss
+        whatever the graph's size: for callers already off the request path (scheduled
+        audits), which then share the cache with the API."""
+        bundle, key, _ = self.cached(graph, params)
+        if bundle is not None:
+            return bundle
         with self._lock:
             key_lock = self._key_locks.setdefault(key, threading.Lock())
         with key_lock:  # concurrent misses on one key compute once

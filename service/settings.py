@@ -38,6 +38,22 @@ class Settings:
     #: on a cache miss, graphs with at most this many interactions are analysed inside the
     #: request; larger ones answer 202 with a background job
     analysis_sync_max: int = 50_000
+    #: run the audit scheduler inside ``serve`` (off: API only; run ``castlegate worker``)
+    scheduler: bool = True
+    #: seconds between scheduler ticks
+    scheduler_poll: float = 1.0
+    #: comma-separated graph ids this process schedules (unset: all)
+    scheduler_graphs: str | None = None
+    #: "system", or "file:PATH" (a file holding an RFC 3339 time: tests, rehearsals)
+    clock: str = "system"
+    #: one webhook attempt's time limit, seconds
+    webhook_timeout: float = 10.0
+    webhook_max_attempts: int = 10
+    #: seconds before the first webhook retry; doubled per attempt, at most an hour
+    webhook_backoff: float = 10.0
+    #: seconds a scheduler holds a run without renewing it (a dead process' run is taken
+    #: over after this)
+    audit_lease: float = 120.0
     #: where the shared test and benchmark data sets live (beside the repository)
     datasets_dir: Path = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
@@ -76,15 +92,41 @@ _ENV_NAMES = {
     "max_body_bytes": "CASTLEGATE_MAX_BODY_BYTES",
     "datasets_dir": "CASTLEGATE_DATASETS",
     "analysis_sync_max": "CASTLEGATE_ANALYSIS_SYNC_MAX",
+    "scheduler": "CASTLEGATE_SCHEDULER",
+    "scheduler_poll": "CASTLEGATE_SCHEDULER_POLL",
+    "scheduler_graphs": "CASTLEGATE_SCHEDULER_GRAPHS",
+    "clock": "CASTLEGATE_CLOCK",
+    "webhook_timeout": "CASTLEGATE_WEBHOOK_TIMEOUT",
+    "webhook_max_attempts": "CASTLEGATE_WEBHOOK_MAX_ATTEMPTS",
+    "webhook_backoff": "CASTLEGATE_WEBHOOK_BACKOFF",
+    "audit_lease": "CASTLEGATE_AUDIT_LEASE",
 }
+
+_INTS = ("port", "max_body_bytes", "analysis_sync_max", "webhook_max_attempts")
+_POSITIVE_FLOATS = ("scheduler_poll", "webhook_timeout", "webhook_backoff", "audit_lease")
+_BOOLS = {"1": True, "true": True, "on": True, "yes": True, "0": False, "false": False, "off": False, "no": False}
 
 
 def _convert(name: str, raw: str):
-    if name in ("port", "max_body_bytes", "analysis_sync_max"):
+    if name in _INTS:
         try:
             return int(raw)
         except ValueError:
             raise SystemExit(f"{_ENV_NAMES[name]} must be an integer, got {raw!r}") from None
+    if name in _POSITIVE_FLOATS:
+        try:
+            value = float(raw)
+        except ValueError:
+            value = -1.0
+        if not value > 0:
+            raise SystemExit(f"{_ENV_NAMES[name]} must be a positive number of seconds, got {raw!r}")
+        return value
+    if name == "scheduler":
+        if raw.lower() not in _BOOLS:
+            raise SystemExit(f"{_ENV_NAMES[name]} must be on or off, got {raw!r}")
+        return _BOOLS[raw.lower()]
+    if name == "clock" and not (raw == "system" or (raw.startswith("file:") and len(raw) > 5)):
+        raise SystemExit(f"{_ENV_NAMES[name]} must be 'system' or 'file:PATH', got {raw!r}")
     if name in ("data_dir", "datasets_dir"):
         return Path(raw).expanduser()
     if name == "log_format" and raw not in ("json", "text"):

@@ -10,6 +10,7 @@ import msgspec
 from litestar import Request
 from litestar.exceptions import HTTPException
 
+from graph.audits.model import DeliveryAttempt
 from graph.model import Id, Text, Timestamp
 
 
@@ -23,10 +24,24 @@ class StoreStatus(msgspec.Struct, frozen=True):
     version: str
 
 
+class SchedulerStatus(msgspec.Struct, frozen=True, kw_only=True):
+    """This process' audit scheduler (``running: false`` when it runs elsewhere)."""
+
+    running: bool
+    owner: str | None = None
+    #: the scheduler's clock now, and at its last completed tick
+    clock: datetime | None = None
+    last_tick: datetime | None = None
+    ticks: int = 0
+    #: the graphs it schedules; null: all
+    graphs: list[str] | None = None
+
+
 class Ready(msgspec.Struct, frozen=True):
     status: str
     store: StoreStatus
     graphs: list[str]
+    scheduler: SchedulerStatus
 
 
 # graphs
@@ -97,3 +112,104 @@ class JobOut(msgspec.Struct, frozen=True, kw_only=True):
     started_at: datetime | None
     finished_at: datetime | None
     links: dict[str, str]
+
+
+# audits
+WebhookUrl = Annotated[str, msgspec.Meta(
+    min_length=8, max_length=2048, pattern=r"^https?://[^\s/?#]+[^\s]*$",
+    description="http(s) URL the finished runs are POSTed to")]
+WebhookSecret = Annotated[str, msgspec.Meta(
+    min_length=16, max_length=256, pattern=r"^[\x21-\x7e]+$",
+    description="HMAC key for X-Castlegate-Signature (16-256 printable characters);"
+                " castlegate generates one when left out")]
+Layers = Annotated[list[str], msgspec.Meta(min_length=1, max_length=6)]
+
+
+class WebhookIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    url: WebhookUrl
+    secret: WebhookSecret | None = None
+
+
+class AuditCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A schedule: ``every`` (ISO 8601 duration, e.g. ``P1D``) or ``cron`` (five fields,
+    e.g. ``0 6 * * 1``), read in ``timezone``."""
+
+    account: Id
+    every: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    cron: Annotated[str, msgspec.Meta(max_length=128)] | None = None
+    timezone: Annotated[str, msgspec.Meta(max_length=64)] = "UTC"
+    #: first slot of an ``every`` schedule (default: now, so the first run is at once)
+    start: Timestamp | None = None
+    layers: Layers | None = None
+    seed: Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)] = 0
+    engine: str = "fast"
+    resolution: Annotated[float, msgspec.Meta(gt=0, le=100)] = 1.0
+    webhook: WebhookIn | None = None
+    paused: bool = False
+
+
+class AuditPatch(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Fields left out keep their value. Setting ``every`` clears ``cron`` and the other
+    way round; ``webhook: null`` removes the webhook; a webhook without ``secret`` keeps
+    the current secret (or gets a generated one)."""
+
+    account: Id | msgspec.UnsetType = msgspec.UNSET
+    every: Annotated[str, msgspec.Meta(max_length=64)] | msgspec.UnsetType = msgspec.UNSET
+    cron: Annotated[str, msgspec.Meta(max_length=128)] | msgspec.UnsetType = msgspec.UNSET
+    timezone: Annotated[str, msgspec.Meta(max_length=64)] | msgspec.UnsetType = msgspec.UNSET
+    start: Timestamp | None | msgspec.UnsetType = msgspec.UNSET
+    layers: Layers | msgspec.UnsetType = msgspec.UNSET
+    seed: Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)] | msgspec.UnsetType = msgspec.UNSET
+    engine: str | msgspec.UnsetType = msgspec.UNSET
+    resolution: Annotated[float, msgspec.Meta(gt=0, le=100)] | msgspec.UnsetType = msgspec.UNSET
+    webhook: WebhookIn | None | msgspec.UnsetType = msgspec.UNSET
+    paused: bool | msgspec.UnsetType = msgspec.UNSET
+
+
+class WebhookOut(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    url: str
+    #: present once: in the answer of the request that generated it
+    secret: str | None = None
+
+
+class RunSummary(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    slot: datetime
+    status: str
+    finished_at: datetime | None
+
+
+class AuditOut(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    graph: str
+    account: str
+    every: str | None
+    cron: str | None
+    timezone: str
+    start: datetime | None
+    #: the schedule in words
+    schedule: str
+    layers: list[str]
+    seed: int
+    engine: str
+    resolution: float
+    webhook: WebhookOut | None
+    paused: bool
+    created_at: datetime
+    updated_at: datetime
+    next_run_at: datetime | None
+    last_run: RunSummary | None
+    links: dict[str, str]
+
+
+class DeliveryOut(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    run: str
+    url: str
+    event: str
+    #: pending (more attempts to come), delivered, or failed (gave up)
+    status: str
+    attempts: list[DeliveryAttempt]
+    next_attempt_at: datetime | None
+    created_at: datetime
+

@@ -209,3 +209,21 @@ def castlegate(*args: str, env: dict[str, str] | None = None, timeout: float = 9
     child |= env or {}
     return subprocess.run([sys.executable, "-m", "service.cli", *args], cwd=ROOT, env=child,
                           capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture
+def receivers():
+    """Starts real webhook receivers on 127.0.0.1: ``receivers(script)``; all are shut
+    down after the test."""
+    from tests.audits.receiver import Receiver
+
+    made: list[Receiver] = []
+
+    def make(script=()) -> Receiver:
+        r = Receiver(script)
+        made.append(r)
+        return r
+
+    yield make
+    for r in made:
+        r.close()

@@ -15,6 +15,7 @@ from typing import Callable
 
 from graph.analysis.castles import CastlesResult, castles
 from graph.analysis.communities import CommunitiesResult, communities
+from graph.analysis.diversity import DiversityResult, diversity
 from graph.analysis.engine import get_engine
 from graph.analysis.events import Event
 from graph.analysis.gatekeepers import GatekeepersResult, gatekeepers
@@ -28,7 +29,7 @@ from graph.analysis.trusted import TrustedResult, trusted_voices
 from graph.model import Kind
 from graph.store.port import GraphStore
 
-__all__ = ["Bundle", "run_analysis", "STAGES"]
+__all__ = ["Bundle", "account_diversity", "run_analysis", "STAGES"]
 
 #: the stages a run reports progress through, in order
 STAGES = ("load", "events", "build", "communities", "roles", "gatekeepers", "pods", "trusted", "castles", "polarization")
@@ -150,3 +151,11 @@ def run_analysis(
         manifest=manifest,
         timings=timings,
     )
+
+
+def account_diversity(bundle: Bundle, account: str) -> DiversityResult:
+    """The diversity audit of ``account`` on the bundle's partition, castles and trusted
+    voices, so that it agrees with every other answer cut from the same run. Raises
+    ``AccountNotFound`` when the account has no interaction in the graph."""
+    return diversity(bundle.g, account, bundle.communities.membership,
+                     castle_communities=bundle.castle_communities, trusted=bundle.trusted)

@@ -9,16 +9,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable, Iterator, Protocol, Sequence, runtime_checkable
+from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
+from graph.audits.model import Audit, AuditRun, Delivery, DeliveryAttempt
 from graph.model import AccountDetail, Account, GraphInfo, IngestResult, Interaction, Kind
 
 #: ``(id, kind, source, target, at_ms, object)``: one interaction, as analyses read it
 EventRow = tuple[str, str, str, str, int, "str | None"]
 
-__all__ = ["EdgeTable", "EventRow", "GraphStore"]
+__all__ = ["AuditStore", "EdgeTable", "EventRow", "GraphStore", "SlotPlan"]
+
+#: ``plan(audit, now) -> (slot, next_run_at)``: the slot a due audit runs for now, and when
+#: it is due next. The scheduler owns the calendar; the store only applies it atomically.
+SlotPlan = Callable[[Audit, datetime], "tuple[datetime, datetime]"]
 
 
 @dataclass
@@ -88,3 +93,86 @@ class GraphStore(Protocol):
 
     def followers(self, graph: str) -> dict[str, int]:
         """Claimed follower counts of the accounts that have one."""
+
+
+@runtime_checkable
+class AuditStore(Protocol):
+    """Schedules, runs, results and webhook deliveries of diversity audits.
+
+    Everything the scheduler does that must hold across restarts and across processes goes
+    through here, so it is kept in the same store as the graph it audits. Three rules make
+    several schedulers safe on one store:
+
+    * one run per (audit, slot), ever: ``claim_due`` re-checks under the audit's lock and
+      the store refuses a second run for a slot;
+    * a queued run or a pending delivery is worked on only by the holder of its unexpired
+      lease (``claim_runs``, ``claim_deliveries``); a dead process' lease runs out and the
+      work is taken over, never lost;
+    * a run's result and its deliveries are written in one transaction (``finish_run``),
+      and only by the lease holder.
+
+    ``graphs`` (where accepted) restricts the scan to those graph ids, for workers
+    dedicated to some graphs; ``None`` means all. Times are tz-aware; stores keep them to
+    the millisecond.
+    """
+
+    def create_audit(self, audit: Audit) -> Audit:
+        """Raises ``GraphNotFound``."""
+
+    def list_audits(self, graph: str) -> list[Audit]:
+        """Oldest first. Raises ``GraphNotFound``."""
+
+    def get_audit(self, graph: str, audit: str) -> Audit:
+        """Raises ``GraphNotFound`` or ``AuditNotFound``."""
+
+    def update_audit(self, graph: str, audit: str, changes: Mapping[str, Any]) -> Audit:
+        """Sets the named fields (``MUTABLE_AUDIT_FIELDS``) and returns the audit."""
+
+    def delete_audit(self, graph: str, audit: str) -> None:
+        """Removes the audit with its runs and deliveries."""
+
+    def claim_due(self, now: datetime, plan: SlotPlan, *, graphs: Sequence[str] | None = None,
+                  limit: int = 100) -> list[AuditRun]:
+        """For each audit not paused whose ``next_run_at <= now``: under the audit's lock,
+        re-check it is still due, queue a run for ``plan(audit, now)[0]`` (unless that slot
+        already has one) and set ``next_run_at`` to ``plan(audit, now)[1]``. Returns the
+        runs queued by this call."""
+
+    def queue_run(self, graph: str, audit: str, now: datetime, run_id: str) -> AuditRun:
+        """A manual run for slot ``now``. Raises ``AuditNotFound``."""
+
+    def claim_runs(self, now: datetime, owner: str, lease_until: datetime, *,
+                   graphs: Sequence[str] | None = None, limit: int = 1) -> list[AuditRun]:
+        """Queued runs, and running ones whose lease expired before ``now``, oldest slot
+        first: each becomes ``running`` under ``owner`` until ``lease_until``, its
+        ``attempts`` counted up and ``started_at`` set to ``now``."""
+
+    def renew_run(self, run: str, owner: str, lease_until: datetime) -> bool:
+        """Extends the lease; False when ``owner`` no longer holds it."""
+
+    def finish_run(self, run: AuditRun, owner: str, deliveries: Sequence[Delivery] = ()) -> bool:
+        """Stores the run's final state (status, finished_at, graph_version, result,
+        error; the lease is cleared) and creates ``deliveries``, in one transaction. False
+        (and nothing written) when ``owner`` no longer holds the run."""
+
+    def list_runs(self, graph: str, audit: str, *, limit: int = 50,
+                  before: datetime | None = None) -> list[AuditRun]:
+        """Newest slot first (then newest created); ``before`` pages by slot. Raises
+        ``AuditNotFound``."""
+
+    def get_run(self, graph: str, audit: str, run: str) -> AuditRun:
+        """Raises ``AuditNotFound`` or ``RunNotFound``."""
+
+    def claim_deliveries(self, now: datetime, owner: str, lease_until: datetime, *,
+                         graphs: Sequence[str] | None = None, limit: int = 10) -> list[Delivery]:
+        """Pending deliveries with ``next_attempt_at <= now`` and no unexpired lease,
+        leased to ``owner`` until ``lease_until``; oldest ``next_attempt_at`` first."""
+
+    def record_attempt(self, delivery: str, owner: str, attempt: DeliveryAttempt, *,
+                       status: str, next_attempt_at: datetime | None) -> bool:
+        """Appends ``attempt``, sets ``status`` and ``next_attempt_at`` and clears the
+        lease. False (nothing written) when ``owner`` no longer holds it."""
+
+    def list_deliveries(self, graph: str, audit: str, *, run: str | None = None,
+                        limit: int = 100) -> list[Delivery]:
+        """Newest first, each with all its attempts in order. Raises ``AuditNotFound``."""

@@ -32,6 +32,7 @@ from graph.model import (
 )
 from graph.store import batch as _batch
 from graph.store.port import EdgeTable
+from graph.store.sqlite_audits import _AUDIT_SCHEMA, SqliteAudits
 
 __all__ = ["SqliteStore"]
 
@@ -81,8 +82,15 @@ CREATE INDEX IF NOT EXISTS interactions_target ON interactions (graph, target, k
 _CHUNK = 900
 
 
-class SqliteStore:
+def _require_graph(db: sqlite3.Connection, graph: str) -> None:
+    if db.execute("SELECT 1 FROM graphs WHERE id = ?", (graph,)).fetchone() is None:
+        raise GraphNotFound(graph)
+
+
+class SqliteStore(SqliteAudits):
     kind = "sqlite"
+    # the graph check, shared with the audits mixin
+    _require_graph = staticmethod(_require_graph)
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -90,7 +98,7 @@ class SqliteStore:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
-        self._conn().executescript(_SCHEMA)
+        self._conn().executescript(_SCHEMA + _AUDIT_SCHEMA)
 
     # connections: one per thread, because sqlite3 connections must not be shared
     def _conn(self) -> sqlite3.Connection:
@@ -164,6 +172,7 @@ class SqliteStore:
                 raise GraphNotFound(graph)
             db.execute("DELETE FROM interactions WHERE graph = ?", (graph,))
             db.execute("DELETE FROM accounts WHERE graph = ?", (graph,))
+            self._delete_graph_audits(db, graph)
 
     # writes
     def upsert_accounts(self, graph: str, accounts: Sequence[Account]) -> int:
@@ -387,11 +396,6 @@ def _graph_info(r: tuple) -> GraphInfo:
         first_at=from_epoch_ms(r[6 + n]),
         last_at=from_epoch_ms(r[7 + n]),
     )
-
-
-def _require_graph(db: sqlite3.Connection, graph: str) -> None:
-    if db.execute("SELECT 1 FROM graphs WHERE id = ?", (graph,)).fetchone() is None:
-        raise GraphNotFound(graph)
 
 
 def _attrs(attributes: dict[str, str] | None) -> str | None:

@@ -18,9 +18,8 @@ from litestar.datastructures import State
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 
-from graph.analysis.diversity import diversity
 from graph.analysis.params import AnalysisParams
-from graph.analysis.pipeline import Bundle
+from graph.analysis.pipeline import Bundle, account_diversity
 from graph.analysis.reach import reach
 from graph.analysis.roles import roles_of
 from graph.errors import AccountNotFound, FieldError, InvalidInput
@@ -231,9 +230,7 @@ class AnalysisController(Controller):
 
         def render(b: Bundle) -> dict:
             _node(b, account)
-            result = diversity(b.g, account, b.communities.membership,
-                               castle_communities=b.castle_communities, trusted=b.trusted)
-            return msgspec.to_builtins(result)
+            return msgspec.to_builtins(account_diversity(b, account))
 
         return answer(state.analyses, graph, p, "diversity", (account,), DiversityAnswer, render)
 

@@ -1,0 +1,1 @@
+"""Scheduled diversity audits."""

@@ -1,0 +1,106 @@
+"""What one audit run does, and what it tells the webhook.
+
+The scheduler (``service/scheduler.py``) decides *when*; this module decides *what*: when a
+schedule is due and for which slot (``first_run_at``, ``plan``), how a run turns an analysis
+into a stored diversity result (``execute``), and the exact body a webhook receives
+(``webhook_body``). None of it touches HTTP or threads.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Callable, NamedTuple, Sequence
+
+import msgspec
+
+from graph.analysis.params import AnalysisParams
+from graph.analysis.pipeline import Bundle, account_diversity
+from graph.audits.model import Audit, AuditRun, RunStatus
+from graph.audits.schedule import Schedule
+from graph.audits.trend import trend
+from graph.errors import AccountNotFound, GraphNotFound
+
+log = logging.getLogger("castlegate.audits")
+
+__all__ = ["schedule_of", "first_run_at", "plan", "Outcome", "execute", "webhook_body", "EVENTS"]
+
+#: ``bundle_for(graph, params) -> Bundle``: the analysis a run is cut from (cached by the
+#: service, so audits of one graph at the same hour share one analysis)
+BundleFor = Callable[[str, AnalysisParams], Bundle]
+
+EVENTS = {RunStatus.DONE: "audit.run.done", RunStatus.FAILED: "audit.run.failed"}
+
+
+def schedule_of(audit: Audit) -> Schedule:
+    return Schedule.parse(every=audit.every, cron=audit.cron, timezone=audit.timezone,
+                          anchor=audit.start or audit.created_at)
+
+
+def first_run_at(audit: Audit, now: datetime) -> datetime:
+    """The first slot at or after ``now``: a new ``every`` audit without ``start`` runs at
+    once (its first slot is its creation), then once per period."""
+    s = schedule_of(audit)
+    latest = s.latest_at_or_before(now)
+    return latest if latest == now else s.next_after(now)
+
+
+def plan(audit: Audit, now: datetime) -> tuple[datetime, datetime]:
+    """For a due audit: the slot to run now and the next one. Slots missed while no
+    scheduler ran are not run one by one: the latest stands for them (an audit describes
+    the network as it is, and ten identical catch-up runs would tell nothing new)."""
+    try:
+        s = schedule_of(audit)
+        slot = s.latest_at_or_before(now) or audit.next_run_at or now
+        return slot, s.next_after(now)
+    except Exception:
+        # schedules are checked when written, but a zone can vanish from the system's
+        # tz database: run this slot and look again in an hour rather than block the
+        # store's whole claim (which calls this for every due audit in one transaction)
+        log.exception("schedule of audit %s cannot be read", audit.id)
+        return audit.next_run_at or now, now + timedelta(hours=1)
+
+
+class Outcome(NamedTuple):
+    status: str
+    graph_version: str | None
+    #: the diversity answer (result and manifest) as JSON text
+    result: str | None
+    error: str | None
+
+
+def execute(audit: Audit, bundle_for: BundleFor) -> Outcome:
+    """Analyses the audit's graph with its parameters and audits its account. A graph or an
+    account that is gone makes a failed run with the reason (the schedule goes on: the
+    account may come back with the next import); other errors propagate."""
+    try:
+        bundle = bundle_for(audit.graph, audit.params)
+        result = account_diversity(bundle, audit.account)
+    except GraphNotFound:
+        return Outcome(RunStatus.FAILED, None, None, f"graph {audit.graph!r} does not exist")
+    except AccountNotFound:
+        return Outcome(RunStatus.FAILED, bundle.graph_version, None,
+                       f"account {audit.account!r} has no interactions in graph {audit.graph!r}")
+    body = msgspec.to_builtins(result) | {"manifest": msgspec.to_builtins(bundle.manifest)}
+    return Outcome(RunStatus.DONE, bundle.graph_version, msgspec.json.encode(body).decode(), None)
+
+
+def webhook_body(audit: Audit, run: AuditRun, delivery: str, history: Sequence[AuditRun]) -> str:
+    """The JSON a receiver gets for a finished ``run``: which audit and run, the full
+    result with its manifest, and the trend over ``history`` (which includes ``run``).
+    Fixed when the run finishes, so every retry sends the same bytes."""
+    t = trend(history)
+    body = {
+        "event": EVENTS[run.status],
+        "delivery": delivery,
+        "graph": audit.graph,
+        "audit": {"id": audit.id, "account": audit.account, "every": audit.every,
+                  "cron": audit.cron, "timezone": audit.timezone},
+        "run": {"id": run.id, "slot": run.slot, "trigger": run.trigger, "status": run.status,
+                "started_at": run.started_at, "finished_at": run.finished_at,
+                "graph_version": run.graph_version, "error": run.error},
+        "result": msgspec.Raw(run.result.encode()) if run.result else None,
+        "trend": {"latest": t.latest, "change_since_previous": t.change_since_previous,
+                  "change_since_first": t.change_since_first},
+    }
+    return msgspec.json.encode(body).decode()

@@ -1,0 +1,244 @@
+"""Scheduled diversity audits: /v1/graphs/{graph}/audits[/{audit}[/run|/runs|/deliveries]].
+
+Schedules live in the graph store; the scheduler (``service/scheduler.py``, inside
+``serve`` or ``castlegate worker``) runs them. These handlers only read and write the
+store and wake the local scheduler.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, Response, delete, get, patch, post
+from litestar.datastructures import State
+from litestar.params import JSONBody, PathParameter, QueryParameter
+from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
+
+from graph.analysis.params import AnalysisParams
+from graph.audits import runner
+from graph.audits.model import Audit, AuditRun, Delivery
+from graph.audits.trend import trend
+from graph.errors import AccountNotFound, FieldError, InvalidInput
+from service.answers import DiversityAnswer, RunOut, RunsPage, TrendOut
+from service.deps import Store
+from service.routes.graphs import GraphPath
+from service.wire import AuditCreate, AuditOut, AuditPatch, DeliveryOut, RunSummary, WebhookOut
+
+AuditPath = Annotated[str, PathParameter(description="audit id", max_length=64)]
+RunPath = Annotated[str, PathParameter(description="run id", max_length=64)]
+Limit = Annotated[int, QueryParameter(ge=1, le=1000, description="at most this many")]
+
+_decode_result = msgspec.json.Decoder(DiversityAnswer).decode
+
+
+class AuditController(Controller):
+    path = "/v1/graphs/{graph:str}/audits"
+    tags = ["audits"]
+
+    @post("/", operation_id="createAudit", status_code=HTTP_201_CREATED, sync_to_thread=True,
+          summary="Schedule a diversity audit of one account")
+    def create(self, state: State, store: Store, graph: GraphPath, data: JSONBody[AuditCreate]) -> Response:
+        """Runs every ``every`` (ISO 8601 duration; the first run is at ``start``, by
+        default at once) or on ``cron``, in ``timezone``. With a ``webhook``, every
+        finished run is POSTed there, signed with the webhook's ``secret``; a secret
+        castlegate generates is shown in this answer only, and never again."""
+        now = _clock(state).now()
+        params = _params(data.layers, data.seed, data.engine, data.resolution)
+        secret = None
+        generated = None
+        if data.webhook is not None:
+            secret = data.webhook.secret or (generated := _new_secret())
+        audit = Audit(
+            id=secrets.token_hex(8), graph=graph, account=data.account, every=data.every, cron=data.cron,
+            timezone=data.timezone, start=data.start, params=params,
+            webhook_url=data.webhook.url if data.webhook else None, webhook_secret=secret,
+            paused=data.paused, created_at=now, updated_at=now,
+        )
+        audit = _with_next_run(audit, now)
+        _require_account(store, graph, data.account)
+        audit = store.create_audit(audit)
+        _wake(state)
+        return Response(audit_out(store, audit, generated_secret=generated), status_code=HTTP_201_CREATED,
+                        headers={"Location": _base(audit)})
+
+    @get("/", operation_id="listAudits", sync_to_thread=True, summary="The graph's audits")
+    def list_audits(self, store: Store, graph: GraphPath) -> list[AuditOut]:
+        return [audit_out(store, a) for a in store.list_audits(graph)]
+
+    @get("/{audit:str}", operation_id="getAudit", sync_to_thread=True, summary="One audit, with its next and last run")
+    def get_audit(self, store: Store, graph: GraphPath, audit: AuditPath) -> AuditOut:
+        return audit_out(store, store.get_audit(graph, audit))
+
+    @patch("/{audit:str}", operation_id="updateAudit", sync_to_thread=True,
+           summary="Pause, resume, re-schedule or re-target an audit")
+    def update(self, state: State, store: Store, graph: GraphPath, audit: AuditPath,
+               data: JSONBody[AuditPatch]) -> AuditOut:
+        """``{"paused": true}`` stops the runs; ``{"paused": false}`` resumes from the next
+        slot (slots missed while paused are not run). A new ``every``/``cron``/
+        ``timezone``/``start`` takes effect from the next slot after now."""
+        current = store.get_audit(graph, audit)
+        now = _clock(state).now()
+        changes: dict = {}
+        for name in ("account", "every", "cron", "timezone", "start", "paused"):
+            value = getattr(data, name)
+            if value is not msgspec.UNSET:
+                changes[name] = value
+        if data.every is not msgspec.UNSET and data.every is not None and data.cron is msgspec.UNSET:
+            changes["cron"] = None
+        if data.cron is not msgspec.UNSET and data.cron is not None and data.every is msgspec.UNSET:
+            changes["every"] = None
+        p = current.params
+        if any(getattr(data, n) is not msgspec.UNSET for n in ("layers", "seed", "engine", "resolution")):
+            changes["params"] = _params(
+                p.layers if data.layers is msgspec.UNSET else data.layers,
+                p.seed if data.seed is msgspec.UNSET else data.seed,
+                p.engine if data.engine is msgspec.UNSET else data.engine,
+                p.resolution if data.resolution is msgspec.UNSET else data.resolution,
+            )
+        generated = None
+        if data.webhook is not msgspec.UNSET:
+            if data.webhook is None:
+                changes |= {"webhook_url": None, "webhook_secret": None}
+            else:
+                secret = data.webhook.secret or current.webhook_secret or (generated := _new_secret())
+                changes |= {"webhook_url": data.webhook.url, "webhook_secret": secret}
+        updated = msgspec.structs.replace(current, **changes, updated_at=now)
+        rescheduled = any(n in changes for n in ("every", "cron", "timezone", "start", "paused"))
+        if rescheduled:
+            updated = _with_next_run(updated, now)
+        if "account" in changes:
+            _require_account(store, graph, updated.account)
+        fields = {n: getattr(updated, n) for n in changes} | {"updated_at": now}
+        if rescheduled:
+            fields["next_run_at"] = updated.next_run_at
+        result = store.update_audit(graph, audit, fields)
+        _wake(state)
+        return audit_out(store, result, generated_secret=generated)
+
+    @delete("/{audit:str}", operation_id="deleteAudit", status_code=HTTP_204_NO_CONTENT, sync_to_thread=True,
+            summary="Delete an audit with its history and deliveries")
+    def remove(self, store: Store, graph: GraphPath, audit: AuditPath) -> None:
+        store.delete_audit(graph, audit)
+
+    @post("/{audit:str}/run", operation_id="runAudit", status_code=HTTP_202_ACCEPTED, sync_to_thread=True,
+          summary="Run the audit now (queued for the scheduler; follow the Location)")
+    def run_now(self, state: State, store: Store, graph: GraphPath, audit: AuditPath) -> Response:
+        a = store.get_audit(graph, audit)
+        run = store.queue_run(graph, audit, _clock(state).now(), secrets.token_hex(8))
+        _wake(state)
+        return Response(run_out(a, run), status_code=HTTP_202_ACCEPTED,
+                        headers={"Location": f"{_base(a)}/runs/{run.id}"})
+
+    @get("/{audit:str}/runs", operation_id="listAuditRuns", sync_to_thread=True,
+         summary="The audit's history, newest first, each run with its full result and manifest")
+    def list_runs(self, store: Store, graph: GraphPath, audit: AuditPath, limit: Limit = 20,
+             before: Annotated[datetime | None, QueryParameter(description="only runs for slots before this (paging)")] = None,
+             ) -> RunsPage:
+        a = store.get_audit(graph, audit)
+        runs = store.list_runs(graph, audit, limit=limit + 1, before=before)
+        more = len(runs) > limit
+        runs = runs[:limit]
+        nxt = None
+        if more:
+            nxt = f"{_base(a)}/runs?limit={limit}&before={runs[-1].slot.isoformat().replace('+', '%2B')}"
+        return RunsPage(audit=audit, runs=[run_out(a, r) for r in runs], next=nxt)
+
+    @get("/{audit:str}/runs/trend", operation_id="auditTrend", sync_to_thread=True,
+         summary="Headline figures over the history, and their change since the previous and the first run")
+    def get_trend(self, store: Store, graph: GraphPath, audit: AuditPath, limit: Limit = 1000) -> TrendOut:
+        """Effective number of communities, share inside the own community and inside
+        castles (for whom the account listens to and converses with) and active
+        reciprocated ties, per finished run, oldest first; over the newest ``limit`` runs."""
+        a = store.get_audit(graph, audit)
+        t = trend(store.list_runs(graph, audit, limit=limit))
+        return TrendOut(audit=audit, account=a.account, **msgspec.structs.asdict(t))
+
+    @get("/{audit:str}/runs/{run:str}", operation_id="getAuditRun", sync_to_thread=True,
+         summary="One run with its result and every webhook delivery attempt")
+    def get_run(self, store: Store, graph: GraphPath, audit: AuditPath, run: RunPath) -> RunOut:
+        a = store.get_audit(graph, audit)
+        r = store.get_run(graph, audit, run)
+        deliveries = store.list_deliveries(graph, audit, run=run)
+        return run_out(a, r, deliveries=[delivery_out(d) for d in deliveries])
+
+    @get("/{audit:str}/deliveries", operation_id="listAuditDeliveries", sync_to_thread=True,
+         summary="Webhook deliveries of the audit, newest first, with every attempt")
+    def list_deliveries(self, store: Store, graph: GraphPath, audit: AuditPath, limit: Limit = 100,
+                   run: Annotated[str | None, QueryParameter(description="only this run's", max_length=64)] = None,
+                   ) -> list[DeliveryOut]:
+        return [delivery_out(d) for d in store.list_deliveries(graph, audit, run=run, limit=limit)]
+
+
+# conversions ---------------------------------------------------------------------------
+def _base(a: Audit) -> str:
+    return f"/v1/graphs/{a.graph}/audits/{a.id}"
+
+
+def audit_out(store: Store, a: Audit, *, generated_secret: str | None = None) -> AuditOut:
+    last = store.list_runs(a.graph, a.id, limit=1)
+    base = _base(a)
+    return AuditOut(
+        id=a.id, graph=a.graph, account=a.account, every=a.every, cron=a.cron, timezone=a.timezone,
+        start=a.start, schedule=runner.schedule_of(a).describe(), layers=list(a.params.layers),
+        seed=a.params.seed, engine=a.params.engine, resolution=a.params.resolution,
+        webhook=WebhookOut(url=a.webhook_url, secret=generated_secret) if a.webhook_url else None,
+        paused=a.paused, created_at=a.created_at, updated_at=a.updated_at, next_run_at=a.next_run_at,
+        last_run=RunSummary(id=last[0].id, slot=last[0].slot, status=last[0].status,
+                            finished_at=last[0].finished_at) if last else None,
+        links={"self": base, "runs": f"{base}/runs", "trend": f"{base}/runs/trend",
+               "run": f"{base}/run", "deliveries": f"{base}/deliveries"},
+    )
+
+
+def run_out(a: Audit, r: AuditRun, *, deliveries: list[DeliveryOut] | None = None) -> RunOut:
+    return RunOut(
+        id=r.id, audit=r.audit, graph=r.graph, slot=r.slot, trigger=r.trigger, status=r.status,
+        attempts=r.attempts, created_at=r.created_at, started_at=r.started_at, finished_at=r.finished_at,
+        graph_version=r.graph_version, error=r.error,
+        result=_decode_result(r.result) if r.result else None, deliveries=deliveries,
+        links={"self": f"{_base(a)}/runs/{r.id}", "audit": _base(a)},
+    )
+
+
+def delivery_out(d: Delivery) -> DeliveryOut:
+    return DeliveryOut(id=d.id, run=d.run, url=d.url, event=d.event, status=d.status, attempts=d.attempts,
+                       next_attempt_at=d.next_attempt_at, created_at=d.created_at)
+
+
+# helpers -------------------------------------------------------------------------------
+def _params(layers, seed: int, engine: str, resolution: float) -> AnalysisParams:
+    # AnalysisParams checks layers and engine and names the field
+    kw = {} if layers is None else {"layers": tuple(layers)}
+    return AnalysisParams(seed=seed, engine=engine, resolution=resolution, **kw).normalised()
+
+
+def _with_next_run(audit: Audit, now: datetime) -> Audit:
+    """Checks the schedule (``InvalidInput`` naming every/cron/timezone) and sets when it
+    runs next: never while paused."""
+    first = runner.first_run_at(audit, now)
+    return msgspec.structs.replace(audit, next_run_at=None if audit.paused else first)
+
+
+def _require_account(store: Store, graph: str, account: str) -> None:
+    # an audit of an account the graph has never seen would only ever fail
+    try:
+        store.get_account(graph, account)
+    except AccountNotFound:
+        raise InvalidInput([FieldError("account", f"account {account!r} is not in graph {graph!r}")]) from None
+
+
+def _new_secret() -> str:
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
+def _clock(state: State):
+    return state.clock
+
+
+def _wake(state: State) -> None:
+    scheduler = state.get("scheduler")
+    if scheduler is not None:
+        scheduler.wake()

@@ -1,0 +1,252 @@
+"""The audit scheduler: runs due audits and delivers their webhooks.
+
+It runs inside ``castlegate serve`` (unless ``CASTLEGATE_SCHEDULER=off``) or alone as
+``castlegate worker``; any number of them may share one store. Each ``tick``:
+
+1. ``claim_due``: every due schedule gets one queued run for its slot (the store makes
+   sure a slot is queued once, whichever process gets there first);
+2. ``claim_runs``: queued runs (and runs whose process died) are leased and analysed on
+   the run thread, one at a time, because an analysis already uses both cores;
+3. ``claim_deliveries``: due webhook deliveries are leased and sent on the delivery
+   threads, each bounded by a timeout, so a slow or dead receiver holds one delivery
+   thread at most ``webhook_timeout`` seconds and never an audit run.
+
+Time comes from an injectable clock; leases are in clock time and renewed while a run
+works. A background thread calls ``tick`` every ``poll`` seconds and at once when woken
+(a manual run, a finished run with a webhook).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import socket
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+
+import httpx
+import msgspec
+
+from graph.audits import runner
+from graph.audits.clock import Clock
+from graph.audits.model import AuditRun, Delivery, DeliveryStatus
+from graph.errors import NotFound
+from graph.store.port import AuditStore
+from service import webhooks
+from service.settings import Settings
+from service.wire import SchedulerStatus
+
+log = logging.getLogger("castlegate.scheduler")
+
+__all__ = ["Scheduler", "SchedulerConfig", "backoff"]
+
+
+@dataclass(frozen=True)
+class SchedulerConfig:
+    #: seconds between ticks when nothing wakes the scheduler
+    poll: float = 1.0
+    #: only these graphs (None: all)
+    graphs: tuple[str, ...] | None = None
+    #: how long a claimed run is ours without renewal (clock time)
+    run_lease: timedelta = timedelta(minutes=2)
+    webhook_timeout: float = 10.0
+    webhook_max_attempts: int = 10
+    #: wait before the first retry; doubles per attempt up to ``webhook_backoff_cap``
+    webhook_backoff: timedelta = timedelta(seconds=10)
+    webhook_backoff_cap: timedelta = timedelta(hours=1)
+    delivery_threads: int = 8
+
+
+def backoff(failed_attempts: int, base: timedelta, cap: timedelta) -> timedelta:
+    """Wait after the ``failed_attempts``-th failure: ``base * 2**(n-1)``, at most ``cap``.
+
+    >>> [backoff(n, timedelta(seconds=10), timedelta(hours=1)).seconds for n in (1, 2, 3, 9, 10)]
+    [10, 20, 40, 2560, 3600]
+    """
+    return min(cap, base * 2 ** (failed_attempts - 1))
+
+
+class Scheduler:
+    def __init__(self, store: AuditStore, clock: Clock, bundle_for: runner.BundleFor,
+                 config: SchedulerConfig = SchedulerConfig(), *, owner: str | None = None) -> None:
+        self.store = store
+        self.clock = clock
+        self.bundle_for = bundle_for
+        self.config = config
+        #: this process in the store's leases
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self._runs = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-run")
+        self._sends = ThreadPoolExecutor(max_workers=config.delivery_threads, thread_name_prefix="webhook")
+        self._http = httpx.Client(follow_redirects=False)
+        self._in_flight: set[Future] = set()
+        self._running: Future | None = None
+        self._sending: set[Future] = set()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        #: the clock time of the last tick that completed, for /ready
+        self.last_tick: datetime | None = None
+        self.ticks = 0
+
+    # the loop ------------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="scheduler", daemon=True)
+        self._thread.start()
+        log.info("scheduler started", extra={"owner": self.owner, "clock": repr(self.clock),
+                                              "graphs": self.config.graphs})
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self, wait_seconds: float = 5.0) -> None:
+        """Stops ticking and waits briefly for work in flight; what does not finish keeps
+        its lease until it expires, then another scheduler takes it over."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(wait_seconds)
+        self.drain(wait_seconds)
+        self._runs.shutdown(wait=False, cancel_futures=True)
+        self._sends.shutdown(wait=False, cancel_futures=True)
+        self._http.close()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.tick()
+            except Exception:  # a store hiccup must not kill the scheduler
+                log.exception("scheduler tick failed")
+            self._wake.wait(self.config.poll)
+            self._wake.clear()
+
+    # one pass ------------------------------------------------------------------------
+    def tick(self) -> None:
+        """Queues due slots, starts a run if none is running, starts due deliveries up to
+        the free delivery threads. Returns without waiting for the work it started."""
+        now = self.clock.now()
+        cfg = self.config
+        queued = self.store.claim_due(now, runner.plan, graphs=cfg.graphs)
+        for run in queued:
+            log.info("audit due", extra={"graph": run.graph, "audit": run.audit, "slot": run.slot.isoformat()})
+        with self._lock:
+            run_free = self._running is None or self._running.done()
+        if run_free:
+            claimed = self.store.claim_runs(now, self.owner, now + cfg.run_lease, graphs=cfg.graphs, limit=1)
+            if claimed:
+                with self._lock:
+                    self._running = self._runs.submit(self._execute, claimed[0])
+                    self._in_flight.add(self._running)
+        with self._lock:
+            self._sending = {f for f in self._sending if not f.done()}
+            free = cfg.delivery_threads - len(self._sending)
+        if free > 0:
+            lease = timedelta(seconds=2 * cfg.webhook_timeout + 30)
+            for d in self.store.claim_deliveries(now, self.owner, now + lease, graphs=cfg.graphs, limit=free):
+                f = self._sends.submit(self._deliver, d)
+                with self._lock:
+                    self._sending.add(f)
+                    self._in_flight.add(f)
+        with self._lock:
+            self._in_flight = {f for f in self._in_flight if not f.done()}
+        self.last_tick = now
+        self.ticks += 1
+
+    def drain(self, timeout: float | None = None) -> bool:
+        """Waits for the runs and deliveries started so far (tests, shutdown). True when
+        all finished."""
+        with self._lock:
+            pending = set(self._in_flight)
+        done, not_done = wait(pending, timeout=timeout)
+        return not not_done
+
+    # the work ------------------------------------------------------------------------
+    def _execute(self, run: AuditRun) -> None:
+        stop_renewing = threading.Event()
+        renewer = threading.Thread(target=self._renew, args=(run.id, stop_renewing), daemon=True)
+        renewer.start()
+        try:
+            try:
+                audit = self.store.get_audit(run.graph, run.audit)
+            except NotFound:
+                return  # deleted meanwhile, with its runs
+            try:
+                outcome = runner.execute(audit, self.bundle_for)
+            except Exception as e:  # recorded on the run; the scheduler goes on
+                log.exception("audit run failed", extra={"run": run.id, "audit": run.audit})
+                outcome = runner.Outcome("failed", None, None, f"{type(e).__name__}: {e}")
+            finished = msgspec.structs.replace(
+                run, status=outcome.status, graph_version=outcome.graph_version, result=outcome.result,
+                error=outcome.error, finished_at=self.clock.now(),
+            )
+            deliveries: list[Delivery] = []
+            if audit.webhook_url:
+                history = [finished] + [r for r in self.store.list_runs(run.graph, run.audit, limit=1000)
+                                        if r.id != run.id]
+                did = secrets.token_hex(8)
+                deliveries.append(Delivery(
+                    id=did, graph=run.graph, audit=run.audit, run=run.id, url=audit.webhook_url,
+                    event=runner.EVENTS[finished.status], body=runner.webhook_body(audit, finished, did, history),
+                    next_attempt_at=finished.finished_at, created_at=finished.finished_at,
+                ))
+            if self.store.finish_run(finished, self.owner, deliveries):
+                log.info("audit run finished", extra={"run": run.id, "audit": run.audit, "status": finished.status})
+                if deliveries:
+                    self.wake()
+            else:
+                log.warning("audit run lease lost; another scheduler finished it", extra={"run": run.id})
+        finally:
+            stop_renewing.set()
+
+    def _renew(self, run_id: str, stop: threading.Event) -> None:
+        # renew at a third of the lease in real seconds, so that a slow analysis keeps its
+        # run while a dead process' run is free again within one lease
+        every = max(0.5, self.config.run_lease.total_seconds() / 3)
+        while not stop.wait(every):
+            try:
+                if not self.store.renew_run(run_id, self.owner, self.clock.now() + self.config.run_lease):
+                    return
+            except Exception:
+                log.exception("renewing a run lease failed", extra={"run": run_id})
+
+    def _deliver(self, d: Delivery) -> None:
+        try:
+            audit = self.store.get_audit(d.graph, d.audit)
+        except NotFound:
+            return
+        cfg = self.config
+        attempt = webhooks.send(self._http, d, audit.webhook_secret, self.clock.now(), cfg.webhook_timeout)
+        if attempt.delivered:
+            status, next_at = DeliveryStatus.DELIVERED, None
+        elif attempt.number >= cfg.webhook_max_attempts:
+            status, next_at = DeliveryStatus.FAILED, None
+        else:
+            status = DeliveryStatus.PENDING
+            next_at = attempt.at + backoff(attempt.number, cfg.webhook_backoff, cfg.webhook_backoff_cap)
+        if not self.store.record_attempt(d.id, self.owner, attempt, status=status, next_attempt_at=next_at):
+            log.warning("delivery lease lost before the attempt was recorded", extra={"delivery": d.id})
+        log.info("webhook attempt", extra={"delivery": d.id, "attempt": attempt.number,
+                                           "status_code": attempt.status_code, "outcome": status})
+
+
+def config_from(settings: Settings) -> SchedulerConfig:
+    graphs = tuple(g.strip() for g in (settings.scheduler_graphs or "").split(",") if g.strip())
+    return SchedulerConfig(
+        poll=settings.scheduler_poll, graphs=graphs or None, run_lease=timedelta(seconds=settings.audit_lease),
+        webhook_timeout=settings.webhook_timeout, webhook_max_attempts=settings.webhook_max_attempts,
+        webhook_backoff=timedelta(seconds=settings.webhook_backoff),
+    )
+
+
+def status(scheduler: "Scheduler | None") -> SchedulerStatus:
+    if scheduler is None:
+        return SchedulerStatus(running=False)
+    return SchedulerStatus(running=True, owner=scheduler.owner, clock=scheduler.clock.now(),
+                           last_tick=scheduler.last_tick, ticks=scheduler.ticks,
+                           graphs=list(scheduler.config.graphs) if scheduler.config.graphs else None)
+
+
