@@ -1,0 +1,272 @@
+"""Scheduled audits through the API of real ``castlegate serve`` processes, on both
+stores, with real webhook receivers on 127.0.0.1.
+
+The services read time from a clock file (``CASTLEGATE_CLOCK=file:...``) that the test
+moves: a schedule's hour comes when the test says so, not after a sleep. The waits below
+are for the service to notice (its scheduler ticks every 0.1 s in real time)."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from graph.audits.clock import FileClock
+from graph.audits.signing import verify
+from tests.conftest import castlegate, start_service
+
+T0 = datetime(2026, 1, 5, 5, 58, tzinfo=timezone.utc)  # a Monday, two minutes before six
+
+
+class Api:
+    def __init__(self, tmp_path, env, graph):
+        self.tmp, self.env, self.graph = tmp_path, env, graph
+        self.clock = FileClock(tmp_path / "clock")
+        self.clock.set(T0)
+        self.services = []
+
+    def start(self):
+        svc = start_service(self.tmp, self.env)
+        self.services.append(svc)
+        return svc
+
+    def stop(self):
+        for s in self.services:
+            s.stop()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("neo4j", marks=pytest.mark.neo4j)])
+def api(request, tmp_path, graph_id):
+    env = {
+        "CASTLEGATE_DATA_DIR": str(tmp_path / "data"),
+        "CASTLEGATE_CLOCK": f"file:{tmp_path / 'clock'}",
+        "CASTLEGATE_SCHEDULER_POLL": "0.1",
+        # the Neo4j server is shared by the whole test run: schedule only this test's graph
+        "CASTLEGATE_SCHEDULER_GRAPHS": graph_id,
+        "CASTLEGATE_WEBHOOK_BACKOFF": "10",
+    }
+    if request.param == "neo4j":
+        env |= request.getfixturevalue("neo4j_server").env
+    r = castlegate("demo", "--graph", graph_id, env=env)
+    assert r.returncode == 0, r.stderr
+    a = Api(tmp_path, env, graph_id)
+    yield a
+    a.stop()
+
+
+def eventually(probe, timeout: float = 60.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while not (value := probe()):
+        assert time.monotonic() < deadline, f"{what} not reached in {timeout} s"
+        time.sleep(0.05)
+    return value
+
+
+def ticked(svc, at: datetime) -> None:
+    """Waits until the service's scheduler completed a tick at clock time ``at`` or later."""
+    def probe():
+        s = svc.client().get("/ready").json()["scheduler"]
+        return s["last_tick"] is not None and datetime.fromisoformat(s["last_tick"]) >= at
+    eventually(probe, what=f"a scheduler tick at {at}")
+
+
+def runs(svc, path, **params) -> list[dict]:
+    r = svc.client().get(f"{path}/runs", params=params)
+    assert r.status_code == 200, r.text
+    return r.json()["runs"]
+
+
+def done_runs(svc, path, n: int) -> list[dict]:
+    return eventually(lambda: (rs := runs(svc, path)) and len([x for x in rs if x["status"] in ("done", "failed")]) >= n and rs,
+                      what=f"{n} finished runs")
+
+
+def attempts(svc, path, n: int) -> dict:
+    def probe():
+        ds = svc.client().get(f"{path}/deliveries").json()
+        return ds and len(ds[0]["attempts"]) >= n and ds[0]
+    return eventually(probe, what=f"{n} recorded attempts")
+
+
+def test_a_schedule_runs_on_time_survives_a_restart_and_shows_a_trend(api, receivers):
+    hook = receivers()
+    svc = api.start()
+    g = api.graph
+    with svc.client() as c:
+        r = c.post(f"/v1/graphs/{g}/audits", json={"account": "north-00", "cron": "0 6 * * *",
+                                                   "webhook": {"url": hook.url}})
+        assert r.status_code == 201, r.text
+        audit = r.json()
+        secret = audit["webhook"]["secret"]  # generated: shown this once
+        assert secret.startswith("whsec_") and len(secret) > 40
+        path = r.headers["location"]
+        assert path == f"/v1/graphs/{g}/audits/{audit['id']}"
+        assert audit["next_run_at"] == "2026-01-05T06:00:00Z"
+        assert audit["schedule"] and audit["last_run"] is None
+        again = c.get(path).json()
+        assert again["webhook"] == {"url": hook.url}  # never the secret again
+        assert "secret" not in json.dumps(c.get(f"/v1/graphs/{g}/audits").json())
+
+    ticked(svc, T0)
+    assert runs(svc, path) == []  # two minutes early
+    api.clock.set(T0 + timedelta(minutes=2, seconds=5))
+    [run] = done_runs(svc, path, 1)
+    assert (run["slot"], run["status"], run["trigger"]) == ("2026-01-05T06:00:00Z", "done", "schedule")
+    result = run["result"]
+    assert result["account"] == "north-00" and result["listens_to"]["partners"] > 0
+    assert result["manifest"]["graph"] == g and result["manifest"]["graph_version"] == run["graph_version"]
+
+    [req] = hook.wait_for(1)
+    assert verify(secret, req.body, req.headers["x-castlegate-signature"], now=api.clock.now().timestamp())
+    body = json.loads(req.body)
+    assert body["run"]["id"] == run["id"] and body["result"] == result
+    one = eventually(lambda: (x := svc.client().get(f"{path}/runs/{run['id']}").json())["deliveries"]
+                     and x["deliveries"][0]["status"] == "delivered" and x)
+    assert [a["status_code"] for a in one["deliveries"][0]["attempts"]] == [204]
+
+    # restart: the new process sees the same moment and runs nothing twice
+    svc.stop()
+    svc = api.start()
+    ticked(svc, api.clock.now())
+    assert [x["id"] for x in runs(svc, path)] == [run["id"]]
+    assert svc.client().get(path).json()["next_run_at"] == "2026-01-06T06:00:00Z"
+
+    # north-00 starts following other communities; the next morning's run sees it
+    follows = [{"id": f"widen-{t}", "kind": "follow", "source": "north-00", "target": t,
+                "at": "2026-01-05T12:00:00Z"} for t in ("south-03", "south-04", "east-05", "east-06")]
+    assert svc.client().post(f"/v1/graphs/{g}/interactions", json=follows).json()["accepted"] == 4
+    api.clock.set(datetime(2026, 1, 6, 6, 0, 3, tzinfo=timezone.utc))
+    latest, first = done_runs(svc, path, 2)
+    assert latest["slot"] == "2026-01-06T06:00:00Z" and first["id"] == run["id"]
+    hook.wait_for(2)
+
+    trend = svc.client().get(f"{path}/runs/trend").json()
+    assert [p["run"] for p in trend["points"]] == [first["id"], latest["id"]]
+    was, now = first["result"]["listens_to"], latest["result"]["listens_to"]
+    change = trend["change_since_previous"]["listens_to"]
+    assert change["effective_communities"] == pytest.approx(now["effective_communities"] - was["effective_communities"])
+    assert change["effective_communities"] > 0.3
+    assert change["share_own_community"] == pytest.approx(now["share_own_community"] - was["share_own_community"])
+    assert trend["change_since_first"] == trend["change_since_previous"]  # two runs: same reference
+    assert trend["latest"]["active_reciprocated_ties"] == latest["result"]["active_reciprocated_ties"]
+    assert svc.client().get(path).json()["last_run"]["id"] == latest["id"]
+
+
+def test_a_receiver_failing_twice_gets_three_recorded_attempts(api, receivers):
+    hook = receivers([500, 500, 200])
+    svc = api.start()
+    g = api.graph
+    with svc.client() as c:
+        r = c.post(f"/v1/graphs/{g}/audits", json={
+            "account": "pod-03", "every": "P1W", "start": "2026-02-01T00:00:00Z",
+            "webhook": {"url": hook.url, "secret": "my-own-secret-123456"}})
+        assert r.status_code == 201, r.text
+        assert r.json()["webhook"] == {"url": hook.url}  # the client's own secret is not echoed
+        path = r.headers["location"]
+        now = c.post(f"{path}/run")
+        assert now.status_code == 202, now.text
+        assert now.json()["trigger"] == "manual" and now.json()["status"] == "queued"
+        run_path = now.headers["location"]
+    run = eventually(lambda: (x := svc.client().get(run_path).json())["status"] == "done" and x)
+    # pod-03 listens to pod-star: its whole listening is inside the castle
+    assert run["result"]["listens_to"]["share_in_castles"] == 1.0
+
+    d = attempts(svc, path, 1)
+    assert d["status"] == "pending" and d["next_attempt_at"] == "2026-01-05T05:58:10Z"
+    api.clock.advance(timedelta(seconds=10))
+    attempts(svc, path, 2)
+    api.clock.advance(timedelta(seconds=20))
+    d = eventually(lambda: (x := attempts(svc, path, 3))["status"] == "delivered" and x)
+    assert [(a["number"], a["status_code"], a["delivered"]) for a in d["attempts"]] == [
+        (1, 500, False), (2, 500, False), (3, 200, True)]
+    assert [a["at"] for a in d["attempts"]] == ["2026-01-05T05:58:00Z", "2026-01-05T05:58:10Z", "2026-01-05T05:58:30Z"]
+    reqs = hook.wait_for(3)
+    assert all(verify("my-own-secret-123456", q.body, q.headers["x-castlegate-signature"], now=api.clock.now().timestamp())
+               for q in reqs)
+
+
+def test_two_service_processes_run_each_slot_once(api):
+    first, second = api.start(), api.start()
+    g = api.graph
+    paths = []
+    with first.client() as c:
+        for acc in ("north-01", "south-01", "east-01"):
+            r = c.post(f"/v1/graphs/{g}/audits", json={"account": acc, "cron": "0 6 * * 1-5"})
+            assert r.status_code == 201, r.text
+            paths.append(r.headers["location"])
+    at = T0 + timedelta(minutes=2, seconds=1)
+    api.clock.set(at)
+    for p in paths:
+        done_runs(first, p, 1)
+    ticked(first, at)
+    ticked(second, at)
+    for p in paths:
+        [run] = runs(second, p)
+        assert (run["slot"], run["status"], run["attempts"]) == ("2026-01-05T06:00:00Z", "done", 1)
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"account": "north-00", "cron": "0 6 * *"}, "cron"),
+    ({"account": "north-00", "cron": "0 25 * * *"}, "cron"),
+    ({"account": "north-00", "every": "P1D", "cron": "0 6 * * *"}, "every"),
+    ({"account": "north-00"}, "every"),
+    ({"account": "north-00", "every": "PT10S"}, "every"),
+    ({"account": "north-00", "every": "daily"}, "every"),
+    ({"account": "north-00", "every": "P1D", "timezone": "Mars/Olympus"}, "timezone"),
+    ({"account": "no-such-account", "every": "P1D"}, "account"),
+    ({"account": "north-00", "every": "P1D", "layers": ["reply", "poke"]}, "layers"),
+    ({"account": "north-00", "every": "P1D", "webhook": {"url": "ftp://example.org/x"}}, "webhook.url"),
+    ({"account": "north-00", "every": "P1D", "webhook": {"url": "http://127.0.0.1:1/x", "secret": "short"}}, "webhook.secret"),
+    ({"account": "north-00", "every": "P1D", "colour": "red"}, "colour"),
+])
+def test_bad_schedules_are_refused_naming_the_field(service, body, field):
+    with service.client() as c:
+        assert c.post("/v1/graphs", json={"id": "g"}).status_code == 201
+        assert c.post("/v1/graphs/g/interactions", json=[{"id": "1", "kind": "reply", "source": "north-00",
+                                                           "target": "x", "at": "2026-01-01T00:00:00Z"}]).status_code == 200
+        r = c.post("/v1/graphs/g/audits", json=body)
+        assert r.status_code in (400, 422), r.text
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert field in [e["field"] for e in r.json()["errors"]], r.json()
+        assert c.get("/v1/graphs/g/audits").json() == []  # nothing written
+        assert c.post("/v1/graphs/nope/audits", json={"account": "a", "every": "P1D"}).status_code == 404
+
+
+def test_pause_resume_reschedule_and_delete(tmp_path):
+    clock = FileClock(tmp_path / "clock")
+    clock.set(T0)
+    env = {"CASTLEGATE_CLOCK": f"file:{clock.path}", "CASTLEGATE_SCHEDULER_POLL": "0.1",
+           "CASTLEGATE_DATA_DIR": str(tmp_path / "data")}
+    assert castlegate("demo", env=env).returncode == 0
+    svc = start_service(tmp_path, env)
+    try:
+        with svc.client() as c:
+            a = c.post("/v1/graphs/demo/audits", json={"account": "east-02", "every": "PT6H",
+                                                         "start": "2026-01-05T06:00:00Z"}).json()
+            path = a["links"]["self"]
+            assert a["next_run_at"] == "2026-01-05T06:00:00Z"
+            p = c.patch(path, json={"paused": True}).json()
+            assert (p["paused"], p["next_run_at"]) == (True, None)
+            clock.set(datetime(2026, 1, 5, 13, 0, tzinfo=timezone.utc))
+            ticked(svc, clock.now())
+            assert runs(svc, path) == []  # paused: 06:00 and 12:00 pass without a run
+            p = c.patch(path, json={"paused": False}).json()
+            assert (p["paused"], p["next_run_at"]) == (False, "2026-01-05T18:00:00Z")  # from the next slot
+            p = c.patch(path, json={"cron": "30 7 * * *", "timezone": "Europe/Berlin"}).json()
+            assert (p["every"], p["cron"], p["next_run_at"]) == (None, "30 7 * * *", "2026-01-06T06:30:00Z")
+            p = c.patch(path, json={"webhook": {"url": "http://127.0.0.1:9/h"}}).json()
+            assert p["webhook"]["url"] == "http://127.0.0.1:9/h" and p["webhook"]["secret"].startswith("whsec_")
+            p = c.patch(path, json={"webhook": {"url": "http://127.0.0.1:9/other"}}).json()
+            assert p["webhook"] == {"url": "http://127.0.0.1:9/other"}  # secret kept, not shown
+            assert c.patch(path, json={"webhook": None}).json()["webhook"] is None
+            assert c.patch(path, json={"every": "PT1S"}).status_code == 422
+            assert c.patch(path, json={"account": "nobody"}).status_code == 422
+            assert c.get(path).json()["cron"] == "30 7 * * *"  # refused edits changed nothing
+            assert c.delete(path).status_code == 204
+            assert c.get(path).status_code == 404
+            assert c.get(f"{path}/runs").status_code == 404
+            assert c.post(f"{path}/run").status_code == 404
+    finally:
+        svc.stop()
