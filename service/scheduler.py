@@ -116,11 +116,21 @@ class Scheduler:
         self._http.close()
 
     def _loop(self) -> None:
+        failing = False
         while not self._stop.is_set():
             try:
                 self.tick()
-            except Exception:  # a store hiccup must not kill the scheduler
-                log.exception("scheduler tick failed")
+            except Exception as e:  # a store hiccup must not kill the scheduler
+                # the stack once per outage, not once per poll while the store is down
+                if not failing:
+                    log.exception("scheduler tick failed; retrying every poll")
+                else:
+                    log.debug("scheduler tick failed again", extra={"error": str(e)})
+                failing = True
+            else:
+                if failing:
+                    log.info("scheduler ticks again")
+                failing = False
             self._wake.wait(self.config.poll)
             self._wake.clear()
 

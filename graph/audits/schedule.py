@@ -124,7 +124,7 @@ class _Cron:
             while (day.year <= end_year) if forward else (day.year >= end_year):
                 if day.month not in self.months:  # skip the whole month
                     first = day.replace(day=1)
-                    day = (first + timedelta(days=32)).replace(day=1) if forward else first + _DAY
+                    day = (first + timedelta(days=32)).replace(day=1) if forward else first - _DAY
                     continue
                 if self.day_matches(day):
                     for h in hours:
