@@ -6,7 +6,8 @@ Model
 ``(:Account {key: uid + ":" + id, graph_uid, id, handle, platform, followers, attributes})``.
 One relationship type per interaction kind (``REPLY``, ``QUOTE``, ``MENTION``, ``REPOST``,
 ``LIKE``, ``FOLLOW``) so that an analysis reads one layer without touching the others; each
-carries ``key``, ``id``, ``at`` (epoch ms) and the thread/object fields.
+carries ``key``, ``id``, ``at`` (epoch ms) and the thread/object fields. Audits, their
+runs and webhook deliveries are nodes too (``neo4j_audits``, mixed into ``Neo4jStore``).
 
 Every write transaction starts by writing to its ``Graph`` node, which takes that node's
 write lock: batches into one graph are serialised, so the check for already-stored ids
@@ -14,7 +15,8 @@ and the insert cannot interleave with another client's identical batch. The uniq
 constraints on ``key`` are the safety net underneath.
 
 All values travel as query parameters. The only text spliced into Cypher is a relationship
-type taken from the fixed ``Kind`` enum, never from input.
+type taken from the fixed ``Kind`` enum and, for audits, labels and property names fixed in
+the code, never from input.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from graph.model import (
     from_epoch_ms,
 )
 from graph.store import batch as _batch
+from graph.store.neo4j_audits import AUDIT_LABELS, AUDIT_SCHEMA, Neo4jAudits
 from graph.store.port import EdgeTable
 
 __all__ = ["Neo4jStore", "REL_TYPES"]
@@ -57,6 +60,7 @@ _SCHEMA = [
         f"CREATE CONSTRAINT {t.lower()}_key IF NOT EXISTS FOR ()-[r:{t}]-() REQUIRE r.key IS UNIQUE"
         for t in REL_TYPES.values()
     ),
+    *AUDIT_SCHEMA,
 ]
 
 # How many times a batch is re-tried when the uniqueness constraint fires: only a second
@@ -64,7 +68,7 @@ _SCHEMA = [
 _CONSTRAINT_RETRIES = 3
 
 
-class Neo4jStore:
+class Neo4jStore(Neo4jAudits):
     kind = "neo4j"
 
     def __init__(
@@ -180,15 +184,16 @@ class Neo4jStore:
             return uid
 
         uid = self._write(tx)
-        # The graph is gone for clients once the node is; its accounts and interactions
-        # are purged in batches so a large graph does not need one huge transaction.
+        # The graph is gone for clients once the node is; its accounts, interactions and
+        # audits are purged in batches so a large graph does not need one huge transaction.
         # Their keys carry the old uid, so a graph re-created meanwhile never sees them.
         with self._session() as s:
-            s.run(
-                "MATCH (a:Account {graph_uid: $uid})"
-                " CALL (a) { DETACH DELETE a } IN TRANSACTIONS OF 5000 ROWS",
-                uid=uid,
-            ).consume()
+            for label in ("Account", *AUDIT_LABELS):
+                s.run(
+                    f"MATCH (n:{label} {{graph_uid: $uid}})"
+                    " CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS",
+                    uid=uid,
+                ).consume()
 
     # writes
     def upsert_accounts(self, graph: str, accounts: Sequence[Account]) -> int:

@@ -198,6 +198,8 @@ def test_run_leases(store, g):
     assert store.renew_run(mine.id, "w1", t1 + timedelta(minutes=10))
     assert not store.renew_run(mine.id, "w2", t1 + timedelta(minutes=10))
     assert store.claim_runs(t1 + timedelta(minutes=9), "w2", t1 + DAY, graphs=[g]) == []
+    # a lease is good up to and including its last millisecond
+    assert store.claim_runs(t1 + timedelta(minutes=10), "w2", t1 + DAY, graphs=[g]) == []
     # w1 dies; after its lease ran out w2 takes the same run over
     t2 = t1 + timedelta(minutes=11)
     [taken] = store.claim_runs(t2, "w2", t2 + timedelta(minutes=5), graphs=[g])
@@ -306,6 +308,7 @@ def test_expired_delivery_lease_is_taken_over(store, g):
     a, r, d = _finished_with_delivery(store, g)
     t = T0 + timedelta(seconds=1)
     [c] = store.claim_deliveries(t, "w1", t + timedelta(seconds=30), graphs=[g])
+    assert store.claim_deliveries(t + timedelta(seconds=30), "w2", t + timedelta(minutes=2), graphs=[g]) == []
     [c2] = store.claim_deliveries(t + timedelta(seconds=31), "w2", t + timedelta(minutes=2), graphs=[g])
     assert c2.id == d.id and c2.owner == "w2"
 
