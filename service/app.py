@@ -16,7 +16,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from graph.audits.clock import clock_from_setting
 from graph.errors import StoreUnavailable
-from graph.store.port import GraphStore
+from graph.store.port import Store
 from service import __version__
 from service.errors import EXCEPTION_HANDLERS
 from service.jobs import Analyses
@@ -31,7 +31,7 @@ ROUTES = [health.health, health.ready, graphs.GraphController, interactions.add_
           analysis.AnalysisController, analysis.start_analysis, analysis.get_analysis, audits.AuditController]
 
 
-def create_app(settings: Settings | None = None, store: GraphStore | None = None) -> Litestar:
+def create_app(settings: Settings | None = None, store: Store | None = None) -> Litestar:
     """Builds the app. A ``store`` handed in is used as is (and not closed by the app);
     otherwise one is opened from ``settings`` at start-up and closed at shutdown."""
     settings = settings or Settings.from_env()
@@ -80,7 +80,7 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
     )
 
 
-def _store(state: State) -> GraphStore:
+def _store(state: State) -> Store:
     return state.store
 
 

@@ -53,10 +53,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
     """The audit scheduler without the HTTP API, for deployments that keep API processes
     (``CASTLEGATE_SCHEDULER=off``) apart from the work. Any number may run: the store's
     leases give each slot, run and delivery to one of them."""
+    import logging
     import signal
     import threading
 
     from graph.audits.clock import clock_from_setting
+    from graph.errors import StoreUnavailable
     from service import logs
     from service.jobs import Analyses
     from service.scheduler import Scheduler, config_from
@@ -67,7 +69,14 @@ def cmd_worker(args: argparse.Namespace) -> int:
     store = open_store(settings)
     ensure = getattr(store, "ensure_schema", None)
     if ensure is not None:
-        ensure()
+        try:
+            ensure()
+        except StoreUnavailable as e:
+            if args.once:
+                print(f"castlegate worker: {e}", file=sys.stderr)
+                return 1
+            # a long-running worker waits for the store like serve does: ticks retry
+            logging.getLogger("castlegate.worker").warning("store not ready at start-up", extra={"error": str(e)})
     analyses = Analyses(store, sync_max_interactions=settings.analysis_sync_max)
     scheduler = Scheduler(store, clock_from_setting(settings.clock), analyses.compute, config_from(settings))
     try:

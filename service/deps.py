@@ -2,7 +2,7 @@
 
 from litestar.di import NamedDependency
 
-from graph.store.port import GraphStore
+from graph.store.port import Store as _Store
 
-#: the graph store the app opened at start-up
-Store = NamedDependency[GraphStore]
+#: the store the app opened at start-up (graphs and their audits)
+Store = NamedDependency[_Store]

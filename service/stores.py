@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from graph.store.port import GraphStore
+from graph.store.port import Store
 from service.settings import Settings
 
 
-def open_store(settings: Settings) -> GraphStore:
+def open_store(settings: Settings) -> Store:
     """Neo4j when ``NEO4J_URI`` is set, else the embedded sqlite file.
 
     With only ``NEO4J_URI`` set and it pointing at the project's own local server, the

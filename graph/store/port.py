@@ -19,7 +19,7 @@ from graph.model import AccountDetail, Account, GraphInfo, IngestResult, Interac
 #: ``(id, kind, source, target, at_ms, object)``: one interaction, as analyses read it
 EventRow = tuple[str, str, str, str, int, "str | None"]
 
-__all__ = ["AuditStore", "EdgeTable", "EventRow", "GraphStore", "SlotPlan"]
+__all__ = ["AuditStore", "EdgeTable", "EventRow", "GraphStore", "SlotPlan", "Store"]
 
 #: ``plan(audit, now) -> (slot, next_run_at)``: the slot a due audit runs for now, and when
 #: it is due next. The scheduler owns the calendar; the store only applies it atomically.
@@ -176,3 +176,9 @@ class AuditStore(Protocol):
     def list_deliveries(self, graph: str, audit: str, *, run: str | None = None,
                         limit: int = 100) -> list[Delivery]:
         """Newest first, each with all its attempts in order. Raises ``AuditNotFound``."""
+
+
+@runtime_checkable
+class Store(GraphStore, AuditStore, Protocol):
+    """What the service opens: a graph store that also keeps the graphs' audits, so a
+    schedule lives, and is deleted, with the graph it audits."""

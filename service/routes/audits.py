@@ -46,19 +46,22 @@ class AuditController(Controller):
         finished run is POSTed there, signed with the webhook's ``secret``; a secret
         castlegate generates is shown in this answer only, and never again."""
         now = _clock(state).now()
-        params = _params(data.layers, data.seed, data.engine, data.resolution)
+        store.get_graph(graph)  # 404 before any 422
+        errors = _Errors()  # every bad field in one answer, not one per attempt
+        params = errors.check(lambda: _params(data.layers, data.seed, data.engine, data.resolution))
         secret = None
         generated = None
         if data.webhook is not None:
             secret = data.webhook.secret or (generated := _new_secret())
         audit = Audit(
             id=secrets.token_hex(8), graph=graph, account=data.account, every=data.every, cron=data.cron,
-            timezone=data.timezone, start=data.start, params=params,
+            timezone=data.timezone, start=data.start, params=params or AnalysisParams(),
             webhook_url=data.webhook.url if data.webhook else None, webhook_secret=secret,
             paused=data.paused, created_at=now, updated_at=now,
         )
-        audit = _with_next_run(audit, now)
-        _require_account(store, graph, data.account)
+        audit = errors.check(lambda: _with_next_run(audit, now))
+        errors.check(lambda: _require_account(store, graph, data.account))
+        errors.raise_any()
         audit = store.create_audit(audit)
         _wake(state)
         return Response(audit_out(store, audit, generated_secret=generated), status_code=HTTP_201_CREATED,
@@ -228,6 +231,22 @@ def _require_account(store: Store, graph: str, account: str) -> None:
         store.get_account(graph, account)
     except AccountNotFound:
         raise InvalidInput([FieldError("account", f"account {account!r} is not in graph {graph!r}")]) from None
+
+
+class _Errors:
+    def __init__(self) -> None:
+        self.found: list[FieldError] = []
+
+    def check(self, fn):
+        try:
+            return fn()
+        except InvalidInput as e:
+            self.found.extend(e.errors)
+            return None
+
+    def raise_any(self) -> None:
+        if self.found:
+            raise InvalidInput(self.found)
 
 
 def _new_secret() -> str:

@@ -234,6 +234,15 @@ def test_bad_schedules_are_refused_naming_the_field(service, body, field):
         assert c.post("/v1/graphs/nope/audits", json={"account": "a", "every": "P1D"}).status_code == 404
 
 
+def test_every_bad_field_is_named_at_once(service):
+    with service.client() as c:
+        assert c.post("/v1/graphs", json={"id": "g"}).status_code == 201
+        r = c.post("/v1/graphs/g/audits", json={"account": "ghost", "cron": "61 * * * *", "timezone": "Nowhere/City",
+                                                "engine": "quantum"})
+        assert r.status_code == 422, r.text
+        assert sorted(e["field"] for e in r.json()["errors"]) == ["account", "cron", "engine", "timezone"]
+
+
 def test_pause_resume_reschedule_and_delete(tmp_path):
     clock = FileClock(tmp_path / "clock")
     clock.set(T0)
