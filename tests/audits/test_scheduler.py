@@ -293,3 +293,26 @@ def test_two_schedulers_run_each_slot_once(demo, request):
     for a in audits:
         [run] = store.list_runs(g, a.id)
         assert (run.status, run.attempts) == ("done", 1)
+
+
+def test_a_receiver_that_does_not_answer_in_time_is_retried(demo, receivers):
+    store, g = demo
+    clock = ManualClock(T0)
+    hook = receivers(["hang"])
+    a = new_audit(store, g, clock, url=hook.url, paused=True)
+    store.queue_run(g, a.id, clock.now(), "manual-1")
+    s = make_scheduler(store, g, clock, webhook_timeout=0.5, webhook_backoff=timedelta(seconds=10))
+    try:
+        step(s)  # the run
+        step(s)  # attempt 1: no answer within the timeout
+        [d] = store.list_deliveries(g, a.id)
+        assert [(x.status_code, x.error, x.delivered) for x in d.attempts] == [(None, "no answer within 0.5 s", False)]
+        assert d.attempts[0].duration_ms >= 500
+        assert d.next_attempt_at == T0 + timedelta(seconds=10)
+        clock.advance(timedelta(seconds=10))
+        step(s)  # attempt 2: answered
+    finally:
+        hook.release()
+        s.stop()
+    [d] = store.list_deliveries(g, a.id)
+    assert [x.delivered for x in d.attempts] == [False, True] and d.status == "delivered"
