@@ -81,10 +81,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
     scheduler = Scheduler(store, clock_from_setting(settings.clock), analyses.compute, config_from(settings))
     try:
         if args.once:
-            # due runs, then the deliveries of the runs just finished
-            for _ in range(2):
-                scheduler.tick()
+            # every due run, one at a time, and the deliveries they make; a retry that is
+            # not due yet waits for the next --once
+            for _ in range(100_000):
+                started = scheduler.tick()
                 scheduler.drain()
+                if not started:
+                    break
             return 0
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -236,7 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     w = sub.add_parser("worker", help="run scheduled audits and webhook deliveries (no HTTP API)")
     w.add_argument("--once", action="store_true",
-                   help="run what is due now, deliver its webhooks' first attempts, and exit")
+                   help="run everything due now, make the webhook attempts due now, and exit")
     _store_flags(w)
     w.set_defaults(fn=cmd_worker)
 

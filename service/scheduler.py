@@ -28,12 +28,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 
-import httpx
 import msgspec
 
 from graph.audits import runner
 from graph.audits.clock import Clock
-from graph.audits.model import AuditRun, Delivery, DeliveryStatus
+from graph.audits.model import AuditRun, Delivery, DeliveryAttempt, DeliveryStatus
 from graph.errors import NotFound
 from graph.store.port import AuditStore
 from service import webhooks
@@ -59,6 +58,8 @@ class SchedulerConfig:
     webhook_backoff: timedelta = timedelta(seconds=10)
     webhook_backoff_cap: timedelta = timedelta(hours=1)
     delivery_threads: int = 8
+    #: deliver to private, loopback and link-local addresses
+    allow_private: bool = False
 
 
 def backoff(failed_attempts: int, base: timedelta, cap: timedelta) -> timedelta:
@@ -81,9 +82,11 @@ class Scheduler:
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self._runs = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-run")
         self._sends = ThreadPoolExecutor(max_workers=config.delivery_threads, thread_name_prefix="webhook")
-        self._http = httpx.Client(follow_redirects=False)
         self._in_flight: set[Future] = set()
         self._running: Future | None = None
+        #: the run this process works on, whose lease the renewer keeps
+        self._held: str | None = None
+        self._renewer: threading.Thread | None = None
         self._sending: set[Future] = set()
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -113,7 +116,6 @@ class Scheduler:
         self.drain(wait_seconds)
         self._runs.shutdown(wait=False, cancel_futures=True)
         self._sends.shutdown(wait=False, cancel_futures=True)
-        self._http.close()
 
     def _loop(self) -> None:
         failing = False
@@ -135,12 +137,15 @@ class Scheduler:
             self._wake.clear()
 
     # one pass ------------------------------------------------------------------------
-    def tick(self) -> None:
+    def tick(self) -> int:
         """Queues due slots, starts a run if none is running, starts due deliveries up to
-        the free delivery threads. Returns without waiting for the work it started."""
+        the free delivery threads. Returns without waiting for the work it started: how
+        many runs were queued plus runs and deliveries started."""
+        started = 0
         now = self.clock.now()
         cfg = self.config
         queued = self.store.claim_due(now, runner.plan, graphs=cfg.graphs)
+        started += len(queued)
         for run in queued:
             log.info("audit due", extra={"graph": run.graph, "audit": run.audit, "slot": run.slot.isoformat()})
         with self._lock:
@@ -149,22 +154,29 @@ class Scheduler:
             claimed = self.store.claim_runs(now, self.owner, now + cfg.run_lease, graphs=cfg.graphs, limit=1)
             if claimed:
                 with self._lock:
-                    self._running = self._runs.submit(self._execute, claimed[0])
-                    self._in_flight.add(self._running)
+                    self._running = self._submit(self._runs, self._execute, claimed[0])
+                started += 1
         with self._lock:
             self._sending = {f for f in self._sending if not f.done()}
             free = cfg.delivery_threads - len(self._sending)
         if free > 0:
             lease = timedelta(seconds=2 * cfg.webhook_timeout + 30)
             for d in self.store.claim_deliveries(now, self.owner, now + lease, graphs=cfg.graphs, limit=free):
-                f = self._sends.submit(self._deliver, d)
                 with self._lock:
-                    self._sending.add(f)
-                    self._in_flight.add(f)
+                    self._sending.add(self._submit(self._sends, self._deliver, d))
+                started += 1
         with self._lock:
             self._in_flight = {f for f in self._in_flight if not f.done()}
         self.last_tick = now
         self.ticks += 1
+        return started
+
+    def _submit(self, pool: ThreadPoolExecutor, fn, item) -> Future:
+        # called with self._lock held
+        f = pool.submit(fn, item)
+        self._in_flight.add(f)
+        f.add_done_callback(_log_failure)
+        return f
 
     def drain(self, timeout: float | None = None) -> bool:
         """Waits for the runs and deliveries started so far (tests, shutdown). True when
@@ -176,9 +188,7 @@ class Scheduler:
 
     # the work ------------------------------------------------------------------------
     def _execute(self, run: AuditRun) -> None:
-        stop_renewing = threading.Event()
-        renewer = threading.Thread(target=self._renew, args=(run.id, stop_renewing), daemon=True)
-        renewer.start()
+        self._hold(run.id)
         try:
             try:
                 audit = self.store.get_audit(run.graph, run.audit)
@@ -210,16 +220,27 @@ class Scheduler:
             else:
                 log.warning("audit run lease lost; another scheduler finished it", extra={"run": run.id})
         finally:
-            stop_renewing.set()
+            self._hold(None)
 
-    def _renew(self, run_id: str, stop: threading.Event) -> None:
+    def _hold(self, run_id: str | None) -> None:
+        with self._lock:
+            self._held = run_id
+            if run_id is not None and self._renewer is None:
+                # one renewer for the life of the scheduler (one store connection), not
+                # one thread per run
+                self._renewer = threading.Thread(target=self._renew, name="lease-renewer", daemon=True)
+                self._renewer.start()
+
+    def _renew(self) -> None:
         # renew at a third of the lease in real seconds, so that a slow analysis keeps its
         # run while a dead process' run is free again within one lease
         every = max(0.5, self.config.run_lease.total_seconds() / 3)
-        while not stop.wait(every):
+        while not self._stop.wait(every):
+            run_id = self._held
+            if run_id is None:
+                continue
             try:
-                if not self.store.renew_run(run_id, self.owner, self.clock.now() + self.config.run_lease):
-                    return
+                self.store.renew_run(run_id, self.owner, self.clock.now() + self.config.run_lease)
             except Exception:
                 log.exception("renewing a run lease failed", extra={"run": run_id})
 
@@ -229,7 +250,16 @@ class Scheduler:
         except NotFound:
             return
         cfg = self.config
-        attempt = webhooks.send(self._http, d, audit.webhook_secret, self.clock.now(), cfg.webhook_timeout)
+        now = self.clock.now()
+        if audit.webhook_url != d.url:
+            # removed or moved since the run: the old receiver has no business getting it,
+            # and the new one never asked for runs from before it was set
+            reason = "removed" if audit.webhook_url is None else "moved to another URL"
+            attempt = DeliveryAttempt(number=len(d.attempts) + 1, at=now, duration_ms=0.0,
+                                      error=f"not sent: the audit's webhook was {reason}", delivered=False)
+            self.store.record_attempt(d.id, self.owner, attempt, status=DeliveryStatus.CANCELLED, next_attempt_at=None)
+            return
+        attempt = webhooks.send(d, audit.webhook_secret, now, cfg.webhook_timeout, allow_private=cfg.allow_private)
         if attempt.delivered:
             status, next_at = DeliveryStatus.DELIVERED, None
         elif attempt.number >= cfg.webhook_max_attempts:
@@ -249,7 +279,15 @@ def config_from(settings: Settings) -> SchedulerConfig:
         poll=settings.scheduler_poll, graphs=graphs or None, run_lease=timedelta(seconds=settings.audit_lease),
         webhook_timeout=settings.webhook_timeout, webhook_max_attempts=settings.webhook_max_attempts,
         webhook_backoff=timedelta(seconds=settings.webhook_backoff),
+        allow_private=settings.webhook_allow_private,
     )
+
+
+def _log_failure(f: Future) -> None:
+    # work that raised past its own handling (a store error while recording) would
+    # otherwise vanish inside the Future; its lease runs out and it is tried again
+    if not f.cancelled() and f.exception() is not None:
+        log.error("scheduled work failed; it is retried after its lease", exc_info=f.exception())
 
 
 def status(scheduler: "Scheduler | None") -> SchedulerStatus:

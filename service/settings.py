@@ -49,6 +49,8 @@ class Settings:
     #: one webhook attempt's time limit, seconds
     webhook_timeout: float = 10.0
     webhook_max_attempts: int = 10
+    #: deliver to private, loopback and link-local addresses (off: refused, against SSRF)
+    webhook_allow_private: bool = False
     #: seconds before the first webhook retry; doubled per attempt, at most an hour
     webhook_backoff: float = 10.0
     #: seconds a scheduler holds a run without renewing it (a dead process' run is taken
@@ -98,6 +100,7 @@ _ENV_NAMES = {
     "clock": "CASTLEGATE_CLOCK",
     "webhook_timeout": "CASTLEGATE_WEBHOOK_TIMEOUT",
     "webhook_max_attempts": "CASTLEGATE_WEBHOOK_MAX_ATTEMPTS",
+    "webhook_allow_private": "CASTLEGATE_WEBHOOK_ALLOW_PRIVATE",
     "webhook_backoff": "CASTLEGATE_WEBHOOK_BACKOFF",
     "audit_lease": "CASTLEGATE_AUDIT_LEASE",
 }
@@ -121,7 +124,7 @@ def _convert(name: str, raw: str):
         if not value > 0:
             raise SystemExit(f"{_ENV_NAMES[name]} must be a positive number of seconds, got {raw!r}")
         return value
-    if name == "scheduler":
+    if name in ("scheduler", "webhook_allow_private"):
         if raw.lower() not in _BOOLS:
             raise SystemExit(f"{_ENV_NAMES[name]} must be on or off, got {raw!r}")
         return _BOOLS[raw.lower()]

@@ -35,6 +35,8 @@ class DeliveryStatus:
     DELIVERED = "delivered"
     #: every attempt failed; no more retries
     FAILED = "failed"
+    #: the audit's webhook was removed or moved to another URL before it was delivered
+    CANCELLED = "cancelled"
 
 
 class Audit(msgspec.Struct, frozen=True, kw_only=True):

@@ -60,4 +60,6 @@ def verify(secret: str, body: bytes, header: str, *, tolerance: float = 300.0,
     except (KeyError, ValueError):
         return False
     now = time.time() if now is None else now
-    return hmac.compare_digest(sign(secret, body, t), given) and abs(now - t) <= tolerance
+    # bytes, because compare_digest refuses non-ASCII str: a forged header must be a
+    # False, not an exception in the receiver
+    return hmac.compare_digest(sign(secret, body, t).encode(), given.encode()) and abs(now - t) <= tolerance

@@ -260,15 +260,21 @@ class Neo4jAudits:
         return bool(self._held(tx))
 
     def list_runs(self, graph: str, audit: str, *, limit: int = 50,
-                  before: datetime | None = None) -> list[AuditRun]:
+                  before: datetime | None = None, after: AuditRun | None = None) -> list[AuditRun]:
+        cursor = None if after is None else {"s": epoch_ms(after.slot), "c": epoch_ms(after.created_at),
+                                              "i": after.id}
+
         def tx(t: neo4j.ManagedTransaction):
             uid = _audit_node(t, graph, audit)["graph_uid"]
             return [r["n"] for r in t.run(
                 "MATCH (n:AuditRun {graph_uid: $uid, audit: $audit})"
-                " WHERE $before IS NULL OR n.slot_ms < $before"
+                " WHERE ($before IS NULL OR n.slot_ms < $before)"
+                # the page's cursor: strictly after that run in newest-first order
+                " AND ($at IS NULL OR n.slot_ms < $at.s OR (n.slot_ms = $at.s AND"
+                " (n.created_ms < $at.c OR (n.created_ms = $at.c AND n.id < $at.i))))"
                 " RETURN n ORDER BY n.slot_ms DESC, n.created_ms DESC, n.id DESC LIMIT $limit",
                 uid=uid, audit=audit, before=None if before is None else epoch_ms(before),
-                limit=limit,
+                at=cursor, limit=limit,
             )]
 
         return [_struct(AuditRun, n, graph) for n in self._read(tx)]

@@ -156,9 +156,10 @@ class AuditStore(Protocol):
         (and nothing written) when ``owner`` no longer holds the run."""
 
     def list_runs(self, graph: str, audit: str, *, limit: int = 50,
-                  before: datetime | None = None) -> list[AuditRun]:
-        """Newest slot first (then newest created); ``before`` pages by slot. Raises
-        ``AuditNotFound``."""
+                  before: datetime | None = None, after: AuditRun | None = None) -> list[AuditRun]:
+        """Newest slot first (then newest created, then id); ``before`` keeps slots
+        before that time; ``after`` (a page's last run) keeps the runs that come after it
+        in this order, also those sharing its slot. Raises ``AuditNotFound``."""
 
     def get_run(self, graph: str, audit: str, run: str) -> AuditRun:
         """Raises ``AuditNotFound`` or ``RunNotFound``."""

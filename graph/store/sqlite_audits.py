@@ -277,10 +277,14 @@ class SqliteAudits:
         return True
 
     def list_runs(self, graph: str, audit: str, *, limit: int = 50,
-                  before: datetime | None = None) -> list[AuditRun]:
+                  before: datetime | None = None, after: AuditRun | None = None) -> list[AuditRun]:
         db = self._conn()
         self._audit(db, graph, audit)
         where, args = ("", []) if before is None else (" AND slot_ms < ?", [epoch_ms(before)])
+        if after is not None:
+            # the page's cursor: strictly after that run in newest-first order
+            where += " AND (slot_ms, created_ms, id) < (?, ?, ?)"
+            args += [epoch_ms(after.slot), epoch_ms(after.created_at), after.id]
         rows = db.execute(
             f"SELECT {_RUN_COLS} FROM audit_runs WHERE graph = ? AND audit = ?{where}"
             " ORDER BY slot_ms DESC, created_ms DESC, id DESC LIMIT ?",

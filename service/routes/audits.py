@@ -8,7 +8,7 @@ store and wake the local scheduler.
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Annotated
 
 import msgspec
@@ -21,10 +21,11 @@ from graph.analysis.params import AnalysisParams
 from graph.audits import runner
 from graph.audits.model import Audit, AuditRun, Delivery
 from graph.audits.trend import trend
-from graph.errors import AccountNotFound, FieldError, InvalidInput
+from graph.errors import AccountNotFound, FieldError, InvalidInput, RunNotFound
 from service.answers import DiversityAnswer, RunOut, RunsPage, TrendOut
 from service.deps import Store
 from service.routes.graphs import GraphPath
+from service.webhooks import url_problem
 from service.wire import AuditCreate, AuditOut, AuditPatch, DeliveryOut, RunSummary, WebhookOut
 
 AuditPath = Annotated[str, PathParameter(description="audit id", max_length=64)]
@@ -52,6 +53,7 @@ class AuditController(Controller):
         secret = None
         generated = None
         if data.webhook is not None:
+            errors.check(lambda: _check_url(state, data.webhook.url))
             secret = data.webhook.secret or (generated := _new_secret())
         audit = Audit(
             id=secrets.token_hex(8), graph=graph, account=data.account, every=data.every, cron=data.cron,
@@ -81,9 +83,11 @@ class AuditController(Controller):
                data: JSONBody[AuditPatch]) -> AuditOut:
         """``{"paused": true}`` stops the runs; ``{"paused": false}`` resumes from the next
         slot (slots missed while paused are not run). A new ``every``/``cron``/
-        ``timezone``/``start`` takes effect from the next slot after now."""
+        ``timezone``/``start`` takes effect from the next slot after now. A webhook that
+        is removed or moved gets none of the deliveries still pending for it."""
         current = store.get_audit(graph, audit)
         now = _clock(state).now()
+        errors = _Errors()
         changes: dict = {}
         for name in ("account", "every", "cron", "timezone", "start", "paused"):
             value = getattr(data, name)
@@ -95,27 +99,38 @@ class AuditController(Controller):
             changes["every"] = None
         p = current.params
         if any(getattr(data, n) is not msgspec.UNSET for n in ("layers", "seed", "engine", "resolution")):
-            changes["params"] = _params(
+            changes["params"] = errors.check(lambda: _params(
                 p.layers if data.layers is msgspec.UNSET else data.layers,
                 p.seed if data.seed is msgspec.UNSET else data.seed,
                 p.engine if data.engine is msgspec.UNSET else data.engine,
                 p.resolution if data.resolution is msgspec.UNSET else data.resolution,
-            )
+            ))
         generated = None
         if data.webhook is not msgspec.UNSET:
             if data.webhook is None:
                 changes |= {"webhook_url": None, "webhook_secret": None}
             else:
+                errors.check(lambda: _check_url(state, data.webhook.url))
                 secret = data.webhook.secret or current.webhook_secret or (generated := _new_secret())
                 changes |= {"webhook_url": data.webhook.url, "webhook_secret": secret}
         updated = msgspec.structs.replace(current, **changes, updated_at=now)
-        rescheduled = any(n in changes for n in ("every", "cron", "timezone", "start", "paused"))
-        if rescheduled:
-            updated = _with_next_run(updated, now)
+        # only a real change of the calendar, a pause or a resume moves next_run_at: an
+        # edit of anything else (or "paused": false on a running audit) must not skip a
+        # slot that is due and not yet claimed
+        calendar = any(changes[n] != getattr(current, n) for n in ("every", "cron", "timezone", "start")
+                       if n in changes)
+        pausing = changes.get("paused") is True and not current.paused
+        resuming = changes.get("paused") is False and current.paused
+        if calendar or resuming:
+            checked = errors.check(lambda: _with_next_run(updated, now))
+            updated = checked or updated
+        elif pausing:
+            updated = msgspec.structs.replace(updated, next_run_at=None)
         if "account" in changes:
-            _require_account(store, graph, updated.account)
+            errors.check(lambda: _require_account(store, graph, updated.account))
+        errors.raise_any()
         fields = {n: getattr(updated, n) for n in changes} | {"updated_at": now}
-        if rescheduled:
+        if calendar or resuming or pausing:
             fields["next_run_at"] = updated.next_run_at
         result = store.update_audit(graph, audit, fields)
         _wake(state)
@@ -138,15 +153,26 @@ class AuditController(Controller):
     @get("/{audit:str}/runs", operation_id="listAuditRuns", sync_to_thread=True,
          summary="The audit's history, newest first, each run with its full result and manifest")
     def list_runs(self, store: Store, graph: GraphPath, audit: AuditPath, limit: Limit = 20,
-             before: Annotated[datetime | None, QueryParameter(description="only runs for slots before this (paging)")] = None,
-             ) -> RunsPage:
+                  before: Annotated[datetime | None, QueryParameter(description="only runs for slots before this time (RFC 3339)")] = None,
+                  after: Annotated[str | None, QueryParameter(max_length=64, description="the runs after this run id, newest first: the `next` page")] = None,
+                  ) -> RunsPage:
+        if before is not None and before.tzinfo is None:
+            raise InvalidInput([FieldError("before", "needs a timezone (RFC 3339)")])
         a = store.get_audit(graph, audit)
-        runs = store.list_runs(graph, audit, limit=limit + 1, before=before)
+        cursor = None
+        if after is not None:
+            try:
+                cursor = store.get_run(graph, audit, after)
+            except RunNotFound:
+                raise InvalidInput([FieldError("after", f"no run {after!r} in this audit")]) from None
+        runs = store.list_runs(graph, audit, limit=limit + 1, before=before, after=cursor)
         more = len(runs) > limit
         runs = runs[:limit]
         nxt = None
         if more:
-            nxt = f"{_base(a)}/runs?limit={limit}&before={runs[-1].slot.isoformat().replace('+', '%2B')}"
+            nxt = f"{_base(a)}/runs?limit={limit}&after={runs[-1].id}"
+            if before is not None:
+                nxt += f"&before={before.isoformat().replace('+', '%2B')}"
         return RunsPage(audit=audit, runs=[run_out(a, r) for r in runs], next=nxt)
 
     @get("/{audit:str}/runs/trend", operation_id="auditTrend", sync_to_thread=True,
@@ -219,10 +245,26 @@ def _params(layers, seed: int, engine: str, resolution: float) -> AnalysisParams
 
 
 def _with_next_run(audit: Audit, now: datetime) -> Audit:
-    """Checks the schedule (``InvalidInput`` naming every/cron/timezone) and sets when it
-    runs next: never while paused."""
-    first = runner.first_run_at(audit, now)
+    """Checks the schedule (``InvalidInput`` naming every/cron/timezone/start) and sets
+    when it runs next: never while paused."""
+    if audit.start is not None and not _EARLIEST <= audit.start <= _LATEST:
+        raise InvalidInput([FieldError("start", f"between {_EARLIEST:%Y} and {_LATEST:%Y}")])
+    try:
+        first = runner.first_run_at(audit, now)
+        runner.schedule_of(audit).describe()
+    except OverflowError:  # a period that runs off the calendar
+        raise InvalidInput([FieldError("every", "the schedule runs past the year 9999")]) from None
     return msgspec.structs.replace(audit, next_run_at=None if audit.paused else first)
+
+
+_EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_LATEST = datetime(9000, 1, 1, tzinfo=timezone.utc)
+
+
+def _check_url(state: State, url: str) -> None:
+    problem = url_problem(url, allow_private=state.settings.webhook_allow_private)
+    if problem:
+        raise InvalidInput([FieldError("webhook.url", problem)])
 
 
 def _require_account(store: Store, graph: str, account: str) -> None:

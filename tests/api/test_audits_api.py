@@ -46,6 +46,7 @@ def api(request, tmp_path, graph_id):
         # the Neo4j server is shared by the whole test run: schedule only this test's graph
         "CASTLEGATE_SCHEDULER_GRAPHS": graph_id,
         "CASTLEGATE_WEBHOOK_BACKOFF": "10",
+        "CASTLEGATE_WEBHOOK_ALLOW_PRIVATE": "on",  # the receivers listen on 127.0.0.1
     }
     if request.param == "neo4j":
         env |= request.getfixturevalue("neo4j_server").env
@@ -220,6 +221,15 @@ def test_two_service_processes_run_each_slot_once(api):
     ({"account": "north-00", "every": "P1D", "webhook": {"url": "ftp://example.org/x"}}, "webhook.url"),
     ({"account": "north-00", "every": "P1D", "webhook": {"url": "http://127.0.0.1:1/x", "secret": "short"}}, "webhook.secret"),
     ({"account": "north-00", "every": "P1D", "colour": "red"}, "colour"),
+    ({"account": "north-00", "every": "P1D", "webhook": {"url": "http://a..b/hook"}}, "webhook.url"),
+    ({"account": "north-00", "every": "P1D", "webhook": {"url": "http://[::1/x"}}, "webhook.url"),
+    ({"account": "north-00", "every": "P1D", "webhook": {"url": "http://h:80a/"}}, "webhook.url"),
+    ({"account": "north-00", "every": "P1D", "webhook": {"url": "http://me:pw@example.org/"}}, "webhook.url"),
+    # the default refuses deliveries into the service's own network (SSRF)
+    ({"account": "north-00", "every": "P1D", "webhook": {"url": "http://127.0.0.1:9/x"}}, "webhook.url"),
+    ({"account": "north-00", "every": "P1D", "webhook": {"url": "http://169.254.169.254/latest"}}, "webhook.url"),
+    ({"account": "north-00", "every": "P1D", "timezone": "Asia/Tokyo", "start": "9999-12-31T23:00:00Z"}, "start"),
+    ({"account": "north-00", "every": "P1D", "timezone": "America/New_York", "start": "0001-01-01T00:00:00Z"}, "start"),
 ])
 def test_bad_schedules_are_refused_naming_the_field(service, body, field):
     with service.client() as c:
@@ -243,11 +253,53 @@ def test_every_bad_field_is_named_at_once(service):
         assert sorted(e["field"] for e in r.json()["errors"]) == ["account", "cron", "engine", "timezone"]
 
 
+def test_history_pages_and_bad_paging(api):
+    svc = api.start()
+    with svc.client() as c:
+        path = c.post(f"/v1/graphs/{api.graph}/audits", json={"account": "south-02", "every": "P1D",
+                                                                "paused": True}).headers["location"]
+        ids = [c.post(f"{path}/run").json()["id"] for _ in range(5)]  # one frozen moment: one slot
+        eventually(lambda: all(r["status"] == "done" for r in runs(svc, path, limit=10)) and len(runs(svc, path)) == 5)
+        seen, url = [], f"{path}/runs?limit=2"
+        while url:
+            page = c.get(url).json()
+            seen += [r["id"] for r in page["runs"]]
+            url = page["next"]
+        assert sorted(seen) == sorted(ids) and len(seen) == 5
+        assert seen == [r["id"] for r in runs(svc, path, limit=10)]
+        r = c.get(f"{path}/runs", params={"before": "2026-01-01T00:00:00"})
+        assert r.status_code in (400, 422) and r.json()["errors"][0]["field"] == "before"
+        r = c.get(f"{path}/runs", params={"after": "no-such-run"})
+        assert r.status_code in (400, 422) and r.json()["errors"][0]["field"] == "after"
+
+
+def test_an_edit_does_not_skip_a_due_slot(tmp_path):
+    """With no scheduler running (API-only process), a due audit waits; editing it (even a
+    no-op resume) must not move its due slot away."""
+    clock = FileClock(tmp_path / "clock")
+    clock.set(T0)
+    env = {"CASTLEGATE_CLOCK": f"file:{clock.path}", "CASTLEGATE_SCHEDULER": "off",
+           "CASTLEGATE_DATA_DIR": str(tmp_path / "data")}
+    assert castlegate("demo", env=env).returncode == 0
+    svc = start_service(tmp_path, env)
+    try:
+        with svc.client() as c:
+            a = c.post("/v1/graphs/demo/audits", json={"account": "east-02", "every": "P1D"}).json()
+            assert a["next_run_at"] == "2026-01-05T05:58:00Z"  # at once
+            clock.advance(timedelta(minutes=1))
+            for edit in ({"paused": False}, {"seed": 4}, {"every": "P1D"}):
+                assert c.patch(a["links"]["self"], json=edit).json()["next_run_at"] == "2026-01-05T05:58:00Z", edit
+            moved = c.patch(a["links"]["self"], json={"every": "PT12H"}).json()
+            assert moved["next_run_at"] == "2026-01-05T17:58:00Z"  # a new calendar: from the next slot
+    finally:
+        svc.stop()
+
+
 def test_pause_resume_reschedule_and_delete(tmp_path):
     clock = FileClock(tmp_path / "clock")
     clock.set(T0)
     env = {"CASTLEGATE_CLOCK": f"file:{clock.path}", "CASTLEGATE_SCHEDULER_POLL": "0.1",
-           "CASTLEGATE_DATA_DIR": str(tmp_path / "data")}
+           "CASTLEGATE_DATA_DIR": str(tmp_path / "data"), "CASTLEGATE_WEBHOOK_ALLOW_PRIVATE": "on"}
     assert castlegate("demo", env=env).returncode == 0
     svc = start_service(tmp_path, env)
     try:
@@ -256,6 +308,7 @@ def test_pause_resume_reschedule_and_delete(tmp_path):
                                                          "start": "2026-01-05T06:00:00Z"}).json()
             path = a["links"]["self"]
             assert a["next_run_at"] == "2026-01-05T06:00:00Z"
+            assert c.patch(path, json={"paused": False, "seed": 3}).json()["next_run_at"] == "2026-01-05T06:00:00Z"
             p = c.patch(path, json={"paused": True}).json()
             assert (p["paused"], p["next_run_at"]) == (True, None)
             clock.set(datetime(2026, 1, 5, 13, 0, tzinfo=timezone.utc))

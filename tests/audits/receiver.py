@@ -18,8 +18,9 @@ class Received:
 
 
 class Receiver:
-    """``script`` lists the answers to successive requests: an HTTP status, or ``"hang"``
-    (hold the request until ``release()``); after the script, every request gets 204."""
+    """``script`` lists the answers to successive requests: an HTTP status, ``"hang"``
+    (hold the request until ``release()``) or ``"trickle"`` (send the answer's head a
+    byte every 0.1 s for 20 s); after the script, every request gets 204."""
 
     def __init__(self, script=()) -> None:
         self.script = list(script)
@@ -34,6 +35,21 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 with receiver._cond:
                     answer = receiver.script.pop(0) if receiver.script else 204
+                if answer == "trickle":
+                    # headers one byte at a time: each step is quick, the whole never ends
+                    try:
+                        for b in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"z" * 200:
+                            self.wfile.write(bytes([b]))
+                            self.wfile.flush()
+                            time.sleep(0.1)
+                    except OSError:
+                        pass
+                    with receiver._cond:
+                        receiver.requests.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()},
+                                                          body, 200))
+                        receiver._cond.notify_all()
+                    self.close_connection = True
+                    return
                 status = 204 if answer == "hang" else answer
                 if answer == "hang":
                     with receiver._cond:

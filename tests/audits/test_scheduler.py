@@ -37,7 +37,8 @@ def demo(store, graph_id):
 
 
 def make_scheduler(store, graph, clock, **config) -> Scheduler:
-    cfg = SchedulerConfig(graphs=(graph,), webhook_timeout=config.pop("webhook_timeout", 5.0), **config)
+    config = {"webhook_timeout": 5.0, "allow_private": True} | config  # the receivers are on 127.0.0.1
+    cfg = SchedulerConfig(graphs=(graph,), **config)
     return Scheduler(store, clock, Analyses(store).compute, cfg)
 
 
@@ -316,3 +317,70 @@ def test_a_receiver_that_does_not_answer_in_time_is_retried(demo, receivers):
         s.stop()
     [d] = store.list_deliveries(g, a.id)
     assert [x.delivered for x in d.attempts] == [False, True] and d.status == "delivered"
+
+
+def test_a_receiver_trickling_its_answer_is_cut_off_at_the_timeout(demo, receivers):
+    """httpx's timeouts are per read; the attempt's is for the whole exchange."""
+    store, g = demo
+    clock = ManualClock(T0)
+    hook = receivers(["trickle"])
+    a = new_audit(store, g, clock, url=hook.url, paused=True)
+    store.queue_run(g, a.id, clock.now(), "manual-1")
+    s = make_scheduler(store, g, clock, webhook_timeout=1.0)
+    try:
+        step(s)
+        step(s)
+    finally:
+        s.stop()
+    [d] = store.list_deliveries(g, a.id)
+    [attempt] = d.attempts
+    assert (attempt.error, attempt.delivered, d.status) == ("no answer within 1 s", False, "pending")
+    assert 1000 <= attempt.duration_ms < 3000
+
+
+def test_private_addresses_are_refused_unless_allowed(demo, receivers):
+    store, g = demo
+    clock = ManualClock(T0)
+    hook = receivers()
+    a = new_audit(store, g, clock, url=hook.url, paused=True)
+    store.queue_run(g, a.id, clock.now(), "manual-1")
+    s = make_scheduler(store, g, clock, allow_private=False)
+    try:
+        step(s)
+        step(s)
+    finally:
+        s.stop()
+    [d] = store.list_deliveries(g, a.id)
+    assert d.attempts[0].error == ("not sent: 127.0.0.1 resolves to 127.0.0.1, a private address"
+                                   " (CASTLEGATE_WEBHOOK_ALLOW_PRIVATE is off)")
+    assert hook.requests == []
+
+
+def test_pending_deliveries_of_a_removed_webhook_are_cancelled(demo, receivers):
+    store, g = demo
+    clock = ManualClock(T0)
+    hook = receivers([500])
+    a = new_audit(store, g, clock, url=hook.url, paused=True)
+    store.queue_run(g, a.id, clock.now(), "manual-1")
+    s = make_scheduler(store, g, clock, webhook_backoff=timedelta(seconds=10))
+    try:
+        step(s)
+        step(s)  # attempt 1: 500, retry due in 10 s
+        store.update_audit(g, a.id, {"webhook_url": None, "webhook_secret": None})
+        clock.advance(timedelta(seconds=10))
+        step(s)
+        clock.advance(timedelta(hours=1))
+        step(s)
+    finally:
+        s.stop()
+    [d] = store.list_deliveries(g, a.id)
+    assert d.status == "cancelled" and d.next_attempt_at is None
+    assert [(x.status_code, x.error) for x in d.attempts] == [
+        (500, "HTTP 500"), (None, "not sent: the audit's webhook was removed")]
+    assert len(hook.requests) == 1  # and never unsigned
+
+
+def test_a_forged_signature_is_false_not_an_error():
+    assert not verify(SECRET, b"{}", "t=1767592800,v1=\u00e9\u00e9")
+    assert not verify(SECRET, b"{}", "garbage")
+    assert not verify(SECRET, b"{}", "t=abc,v1=00")

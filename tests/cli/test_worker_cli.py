@@ -18,7 +18,7 @@ def test_worker_once_runs_what_the_api_scheduled(kind, tmp_path, graph_id, recei
     clock = FileClock(tmp_path / "clock")
     clock.set(datetime(2026, 3, 2, 8, 59, tzinfo=timezone.utc))
     env = {"CASTLEGATE_DATA_DIR": str(tmp_path / "data"), "CASTLEGATE_CLOCK": f"file:{clock.path}",
-           "CASTLEGATE_SCHEDULER_GRAPHS": graph_id}
+           "CASTLEGATE_SCHEDULER_GRAPHS": graph_id, "CASTLEGATE_WEBHOOK_ALLOW_PRIVATE": "on"}
     if kind == "neo4j":
         env |= request.getfixturevalue("neo4j_server").env
     assert castlegate("demo", "--graph", graph_id, env=env).returncode == 0
@@ -31,6 +31,8 @@ def test_worker_once_runs_what_the_api_scheduled(kind, tmp_path, graph_id, recei
                 "account": "bridge-ns", "cron": "0 9 * * MON", "webhook": {"url": hook.url, "secret": "s" * 20}})
             assert r.status_code == 201, r.text
             path = r.headers["location"]
+            others = [c.post(f"/v1/graphs/{graph_id}/audits", json={"account": acc, "cron": "0 9 * * *"}).headers["location"]
+                      for acc in ("north-05", "south-05", "east-05")]
 
             early = castlegate("worker", "--once", env=env)
             assert early.returncode == 0, early.stderr
@@ -45,6 +47,9 @@ def test_worker_once_runs_what_the_api_scheduled(kind, tmp_path, graph_id, recei
             assert run["result"]["converses_with"]["communities_reached"] >= 2
             [d] = c.get(f"{path}/deliveries").json()
             assert d["status"] == "delivered"
+            # --once ran everything that was due, not just the first
+            for p in others:
+                assert [x["status"] for x in c.get(f"{p}/runs").json()["runs"]] == ["done"]
         [req] = hook.requests
         assert verify("s" * 20, req.body, req.headers["x-castlegate-signature"], now=clock.now().timestamp())
         assert json.loads(req.body)["run"]["id"] == run["id"]

@@ -243,6 +243,21 @@ def test_history_newest_first_with_paging(store, g):
         store.list_runs(g, "nope")
 
 
+def test_paging_by_cursor_keeps_runs_that_share_a_slot(store, g):
+    """A frozen clock (or fast clients) can give several runs one slot: a page that ends
+    inside them must not lose the rest."""
+    a = store.create_audit(make_audit(g))
+    for i in range(5):
+        store.queue_run(g, a.id, T0 + (timedelta(hours=1) if i == 4 else timedelta(0)), f"m{i}")
+    every = store.list_runs(g, a.id)
+    assert every[0].id == "m4" and len(every) == 5
+    seen, after = [], None
+    while page := store.list_runs(g, a.id, limit=2, after=after):
+        seen += [r.id for r in page]
+        after = page[-1]
+    assert seen == [r.id for r in every]
+
+
 def test_failed_run_keeps_its_error(store, g):
     a = store.create_audit(make_audit(g))
     store.queue_run(g, a.id, T0, "r1")
