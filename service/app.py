@@ -19,6 +19,7 @@ from graph.errors import StoreUnavailable
 from graph.store.port import Store
 from service import __version__
 from service.errors import EXCEPTION_HANDLERS
+from service.openapi import document_problems
 from service.jobs import Analyses
 from service.routes import analysis, audits, graphs, health, interactions
 from service.scheduler import Scheduler, config_from
@@ -66,7 +67,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
             if own:
                 app.state.store.close()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=ROUTES,
         dependencies={"store": Provide(_store, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
@@ -78,6 +79,10 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         state=State({"settings": settings, "clock": clock_from_setting(settings.clock)}),
         debug=False,
     )
+    # the document is generated once and cached: describing the errors here makes the
+    # served /schema and `castlegate openapi` say the same
+    document_problems(app.openapi_schema)
+    return app
 
 
 def _store(state: State) -> Store:

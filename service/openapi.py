@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody, Schema
+from litestar.openapi.spec import OpenAPI, OpenAPIMediaType, OpenAPIResponse, Operation, RequestBody, Reference, Schema
 
 from graph.model import Account, Interaction
 
@@ -72,3 +72,57 @@ class AccountsOperation(Operation):
         self.request_body = _array_body(
             Account, "A JSON array of accounts, or with Content-Type application/x-ndjson one per line."
         )
+
+
+# Every error leaves as RFC 9457 problem JSON (service/errors.py); Litestar documents its own
+# 400 body instead. These are the statuses a client should be ready for, per operation.
+_PROBLEM = Schema(
+    type="object",
+    required=["type", "title", "status"],
+    description="RFC 9457 problem details",
+    properties={
+        "type": Schema(type="string", description="a URI naming the kind of problem"),
+        "title": Schema(type="string"),
+        "status": Schema(type="integer"),
+        "detail": Schema(type="string"),
+        "instance": Schema(type="string", description="the request path"),
+        "errors": Schema(
+            type="array",
+            description="for invalid input: every bad field (and, in batches, the item's index)",
+            items=Schema(type="object", required=["field", "message"], properties={
+                "field": Schema(type="string", description="dotted path of the field, e.g. webhook.url"),
+                "index": Schema(type="integer"),
+                "source": Schema(type="string", description="query, path, header or body"),
+                "message": Schema(type="string"),
+            }),
+        ),
+    },
+)
+_STATUSES = {
+    "400": "malformed request (bad JSON, a query parameter of the wrong type)",
+    "404": "the graph, account, audit, run or job does not exist",
+    "422": "invalid input: every bad field is named; nothing was written",
+    "503": "the store does not answer; retry after Retry-After seconds",
+}
+
+
+def document_problems(doc: OpenAPI) -> None:
+    """Describes the problem+json answers on every operation (in place)."""
+    doc.components.schemas["Problem"] = _PROBLEM
+    ref = Reference(ref="#/components/schemas/Problem")
+    for path, item in (doc.paths or {}).items():
+        if path == "/health":  # answers as long as the process does
+            continue
+        for op in (item.get, item.put, item.post, item.patch, item.delete):
+            if op is None:
+                continue
+            op.responses = dict(op.responses or {})
+            for status, description in _STATUSES.items():
+                if status == "404" and "{" not in path:
+                    continue
+                if status in ("400", "422") and not (op.parameters or op.request_body or "{" in path):
+                    continue
+                op.responses[status] = OpenAPIResponse(
+                    description=description,
+                    content={"application/problem+json": OpenAPIMediaType(schema=ref)},
+                )

@@ -41,7 +41,7 @@ class AuditController(Controller):
 
     @post("/", operation_id="createAudit", status_code=HTTP_201_CREATED, sync_to_thread=True,
           summary="Schedule a diversity audit of one account")
-    def create(self, state: State, store: Store, graph: GraphPath, data: JSONBody[AuditCreate]) -> Response:
+    def create(self, state: State, store: Store, graph: GraphPath, data: JSONBody[AuditCreate]) -> Response[AuditOut]:
         """Runs every ``every`` (ISO 8601 duration; the first run is at ``start``, by
         default at once) or on ``cron``, in ``timezone``. With a ``webhook``, every
         finished run is POSTed there, signed with the webhook's ``secret``; a secret
@@ -143,7 +143,7 @@ class AuditController(Controller):
 
     @post("/{audit:str}/run", operation_id="runAudit", status_code=HTTP_202_ACCEPTED, sync_to_thread=True,
           summary="Run the audit now (queued for the scheduler; follow the Location)")
-    def run_now(self, state: State, store: Store, graph: GraphPath, audit: AuditPath) -> Response:
+    def run_now(self, state: State, store: Store, graph: GraphPath, audit: AuditPath) -> Response[RunOut]:
         a = store.get_audit(graph, audit)
         run = store.queue_run(graph, audit, _clock(state).now(), secrets.token_hex(8))
         _wake(state)
