@@ -18,7 +18,7 @@ A receiver verifies with nothing but the standard library::
         parts = dict(p.split("=", 1) for p in header.split(","))
         t = int(parts["t"])
         mac = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
-        return hmac.compare_digest(mac, parts["v1"]) and abs(time.time() - t) <= tolerance
+        return hmac.compare_digest(mac.encode(), parts["v1"].encode()) and abs(time.time() - t) <= tolerance
 
 (``verify`` below is the same, with a clock that can be passed in.)
 """
