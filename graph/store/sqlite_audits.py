@@ -105,7 +105,6 @@ _DELIVERY_COLS = ("id, graph, audit, run, url, event, body, status, attempts, ne
                   " created_ms, owner, lease_ms")
 
 
-
 def _ms(at: datetime | None) -> int | None:
     return None if at is None else epoch_ms(at)
 

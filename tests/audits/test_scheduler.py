@@ -13,7 +13,6 @@ from datetime import datetime, timedelta, timezone
 import msgspec
 import pytest
 
-from graph.analysis.params import AnalysisParams
 from graph.audits import runner
 from graph.audits.clock import ManualClock
 from graph.audits.model import Audit
