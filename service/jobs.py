@@ -100,20 +100,28 @@ class Analyses:
             return self.submit(graph, params)
         return self.compute(graph, params)
 
-    def compute(self, graph: str, params: AnalysisParams) -> Bundle:
+    def compute(self, graph: str, params: AnalysisParams, only: tuple[str, ...] | None = None) -> Bundle:
         """The bundle for the graph's current version, computed in this thread on a miss
         whatever the graph's size: for callers already off the request path (scheduled
-        audits), which then share the cache with the API."""
+        audits), which then share the cache with the API. With ``only`` (e.g.
+        ``DIVERSITY_STAGES``) a full bundle is used when cached, else one with just those
+        analyses is computed and cached apart (the API never answers from it)."""
         bundle, key, _ = self.cached(graph, params)
         if bundle is not None:
             return bundle
+        part = key if only is None else key + (tuple(sorted(only)),)
         with self._lock:
-            key_lock = self._key_locks.setdefault(key, threading.Lock())
+            key_lock = self._key_locks.setdefault(part, threading.Lock())
         with key_lock:  # concurrent misses on one key compute once
             bundle, key, _ = self.cached(graph, params)
+            if bundle is None and only is not None:
+                with self._lock:
+                    bundle = self._cache.get(key + (tuple(sorted(only)),))
             if bundle is None:
-                bundle = self._run(self.store, graph, params)
-                self._remember(self.key(graph, bundle.graph_version, params), bundle)
+                kw = {} if only is None else {"only": only}
+                bundle = self._run(self.store, graph, params, **kw)
+                done = self.key(graph, bundle.graph_version, params)
+                self._remember(done if only is None else done + (tuple(sorted(only)),), bundle)
         return bundle
 
     def submit(self, graph: str, params: AnalysisParams) -> Job:

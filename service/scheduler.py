@@ -76,6 +76,7 @@ class Scheduler:
                  config: SchedulerConfig = SchedulerConfig(), *, owner: str | None = None) -> None:
         self.store = store
         self.clock = clock
+        #: ``bundle_for(graph, params)``: the analysis a run is cut from
         self.bundle_for = bundle_for
         self.config = config
         #: this process in the store's leases

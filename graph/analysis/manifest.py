@@ -18,6 +18,8 @@ class Manifest(msgspec.Struct, frozen=True, kw_only=True):
     since: datetime | None
     until: datetime | None
     parameters: dict[str, object]
+    #: the analyses this run computed (a scheduled audit skips those it does not use)
+    analyses: list[str]
     seed: int
     engine: str
     libraries: dict[str, str]

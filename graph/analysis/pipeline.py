@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Callable
+from typing import Callable, Collection
 
 from graph.analysis.castles import CastlesResult, castles
 from graph.analysis.communities import CommunitiesResult, communities
@@ -29,10 +29,18 @@ from graph.analysis.trusted import TrustedResult, trusted_voices
 from graph.model import Kind
 from graph.store.port import GraphStore
 
-__all__ = ["Bundle", "account_diversity", "run_analysis", "STAGES"]
+__all__ = ["Bundle", "account_diversity", "run_analysis", "STAGES", "DIVERSITY_STAGES"]
 
 #: the stages a run reports progress through, in order
 STAGES = ("load", "events", "build", "communities", "roles", "gatekeepers", "pods", "trusted", "castles", "polarization")
+
+#: the analyses a diversity audit is cut from: the partition, the castles and the trusted
+#: voices (which need the pods). Roles, gatekeepers and polarization do not feed it and
+#: are most of a large graph's time, so scheduled audits skip them. No result depends on
+#: a skipped stage: each stage is seeded on its own, so the kept ones give the same numbers
+#: as in a full run.
+DIVERSITY_STAGES = ("communities", "pods", "trusted", "castles")
+_OPTIONAL = ("roles", "gatekeepers", "polarization")
 
 #: kinds whose single events are read (timing for pods, ids for example exchanges, follow
 #: edges for diversity and reach)
@@ -47,12 +55,13 @@ class Bundle:
     g: LayerGraph
     events: list[Event]
     communities: CommunitiesResult
-    roles: RolesTable
-    gatekeepers: GatekeepersResult
+    #: None when the run skipped the stage (``run_analysis(only=...)``)
+    roles: RolesTable | None
+    gatekeepers: GatekeepersResult | None
     pods: PodsResult
     trusted: TrustedResult
     castles: CastlesResult
-    polarization: PolarizationResult
+    polarization: PolarizationResult | None
     manifest: Manifest
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -77,9 +86,13 @@ def run_analysis(
     params: AnalysisParams,
     *,
     progress: Callable[[str, float], None] | None = None,
+    only: Collection[str] | None = None,
 ) -> Bundle:
     """Runs every graph-wide analysis for ``params`` and returns the results with one
-    manifest. ``progress(stage, fraction_done)`` is called as stages start."""
+    manifest. ``progress(stage, fraction_done)`` is called as stages start. ``only``
+    names the analyses wanted (e.g. ``DIVERSITY_STAGES``); of the others, those no wanted
+    one needs (roles, gatekeepers, polarization) are skipped and left None."""
+    skip = set() if only is None else {s for s in _OPTIONAL if s not in only}
     params = params.normalised()
     report = progress or (lambda stage, done: None)
     timings: dict[str, float] = {}
@@ -104,10 +117,13 @@ def run_analysis(
     layers = list(params.layers)
     stage("communities")
     comms = communities(g, layers, engine=engine, resolution=params.resolution, seed=params.seed)
-    stage("roles")
-    roles = account_roles(g, layers, comms.membership, engine=engine, seed=params.seed)
-    stage("gatekeepers")
-    gates = gatekeepers(g, layers, comms.membership, roles)
+    roles = gates = polar = None
+    if "roles" not in skip or "gatekeepers" not in skip:
+        stage("roles")
+        roles = account_roles(g, layers, comms.membership, engine=engine, seed=params.seed)
+    if "gatekeepers" not in skip:
+        stage("gatekeepers")
+        gates = gatekeepers(g, layers, comms.membership, roles)
     stage("pods")
     pods = coordinated_pods(events, tau=params.tau, min_repeats=params.min_repeats)
     pod_members = {a for p in pods.pods for a in p.members}
@@ -117,8 +133,9 @@ def run_analysis(
     # the closure of a community is judged on the layers it was found on
     cast = castles(g, comms.membership, engine=engine, null_samples=params.null_samples,
                    seed=params.seed, structure_kinds=tuple(layers))
-    stage("polarization")
-    polar = polarization(g, layers, comms.membership, engine=engine, seed=params.seed)
+    if "polarization" not in skip:
+        stage("polarization")
+        polar = polarization(g, layers, comms.membership, engine=engine, seed=params.seed)
     stage("done")
     manifest = Manifest(
         graph=graph,
@@ -128,6 +145,7 @@ def run_analysis(
         since=params.since,
         until=params.until,
         parameters=params.as_dict(),
+        analyses=[s for s in STAGES[3:] if s not in skip],
         seed=params.seed,
         engine=engine.name,
         libraries=engine.versions()

@@ -15,7 +15,7 @@ from typing import Callable, NamedTuple, Sequence
 import msgspec
 
 from graph.analysis.params import AnalysisParams
-from graph.analysis.pipeline import Bundle, account_diversity
+from graph.analysis.pipeline import DIVERSITY_STAGES, Bundle, account_diversity
 from graph.audits.model import Audit, AuditRun, RunStatus
 from graph.audits.schedule import Schedule
 from graph.audits.trend import trend
@@ -25,9 +25,10 @@ log = logging.getLogger("castlegate.audits")
 
 __all__ = ["schedule_of", "first_run_at", "plan", "Outcome", "execute", "webhook_body", "EVENTS"]
 
-#: ``bundle_for(graph, params) -> Bundle``: the analysis a run is cut from (cached by the
-#: service, so audits of one graph at the same hour share one analysis)
-BundleFor = Callable[[str, AnalysisParams], Bundle]
+#: ``bundle_for(graph, params, only) -> Bundle``: the analysis a run is cut from, with at
+#: least the analyses ``only`` names (cached by the service, so audits of one graph at the
+#: same hour share one analysis)
+BundleFor = Callable[[str, AnalysisParams, tuple[str, ...]], Bundle]
 
 EVENTS = {RunStatus.DONE: "audit.run.done", RunStatus.FAILED: "audit.run.failed"}
 
@@ -74,7 +75,7 @@ def execute(audit: Audit, bundle_for: BundleFor) -> Outcome:
     account that is gone makes a failed run with the reason (the schedule goes on: the
     account may come back with the next import); other errors propagate."""
     try:
-        bundle = bundle_for(audit.graph, audit.params)
+        bundle = bundle_for(audit.graph, audit.params, DIVERSITY_STAGES)
         result = account_diversity(bundle, audit.account)
     except GraphNotFound:
         return Outcome(RunStatus.FAILED, None, None, f"graph {audit.graph!r} does not exist")
