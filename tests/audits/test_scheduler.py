@@ -59,6 +59,15 @@ def eventually(probe, timeout: float = 30.0):
     return value
 
 
+def manual_run(store, graph, hook, **config):
+    """A paused audit with a webhook to ``hook``, one manual run of it queued at T0, and a
+    scheduler (not started) with ``config``."""
+    clock = ManualClock(T0)
+    a = new_audit(store, graph, clock, url=hook.url, paused=True)
+    store.queue_run(graph, a.id, clock.now(), "manual-1")
+    return clock, hook, a, make_scheduler(store, graph, clock, **config)
+
+
 def step(s: Scheduler) -> None:
     s.tick()
     assert s.drain(60)
@@ -146,11 +155,7 @@ def test_a_new_scheduler_does_not_run_a_slot_again_and_the_trend_moves(demo):
 
 def test_a_receiver_failing_twice_gets_three_recorded_attempts(demo, receivers):
     store, g = demo
-    clock = ManualClock(T0)
-    hook = receivers([500, 503, 200])
-    a = new_audit(store, g, clock, url=hook.url, paused=True)
-    store.queue_run(g, a.id, clock.now(), "manual-1")
-    s = make_scheduler(store, g, clock, webhook_backoff=timedelta(seconds=10))
+    clock, hook, a, s = manual_run(store, g, receivers([500, 503, 200]), webhook_backoff=timedelta(seconds=10))
     try:
         step(s)  # the run
         step(s)  # attempt 1: 500
@@ -188,11 +193,8 @@ def test_a_receiver_failing_twice_gets_three_recorded_attempts(demo, receivers):
 
 def test_gives_up_after_the_last_attempt(demo, receivers):
     store, g = demo
-    clock = ManualClock(T0)
-    hook = receivers([500] * 10)
-    a = new_audit(store, g, clock, url=hook.url, paused=True)
-    store.queue_run(g, a.id, clock.now(), "manual-1")
-    s = make_scheduler(store, g, clock, webhook_max_attempts=3, webhook_backoff=timedelta(seconds=5))
+    clock, hook, a, s = manual_run(store, g, receivers([500] * 10), webhook_max_attempts=3,
+                                   webhook_backoff=timedelta(seconds=5))
     try:
         step(s)
         for _ in range(5):
@@ -297,11 +299,8 @@ def test_two_schedulers_run_each_slot_once(demo, request):
 
 def test_a_receiver_that_does_not_answer_in_time_is_retried(demo, receivers):
     store, g = demo
-    clock = ManualClock(T0)
-    hook = receivers(["hang"])
-    a = new_audit(store, g, clock, url=hook.url, paused=True)
-    store.queue_run(g, a.id, clock.now(), "manual-1")
-    s = make_scheduler(store, g, clock, webhook_timeout=0.5, webhook_backoff=timedelta(seconds=10))
+    clock, hook, a, s = manual_run(store, g, receivers(["hang"]), webhook_timeout=0.5,
+                                   webhook_backoff=timedelta(seconds=10))
     try:
         step(s)  # the run
         step(s)  # attempt 1: no answer within the timeout
@@ -321,11 +320,7 @@ def test_a_receiver_that_does_not_answer_in_time_is_retried(demo, receivers):
 def test_a_receiver_trickling_its_answer_is_cut_off_at_the_timeout(demo, receivers):
     """httpx's timeouts are per read; the attempt's is for the whole exchange."""
     store, g = demo
-    clock = ManualClock(T0)
-    hook = receivers(["trickle"])
-    a = new_audit(store, g, clock, url=hook.url, paused=True)
-    store.queue_run(g, a.id, clock.now(), "manual-1")
-    s = make_scheduler(store, g, clock, webhook_timeout=1.0)
+    clock, hook, a, s = manual_run(store, g, receivers(["trickle"]), webhook_timeout=1.0)
     try:
         step(s)
         step(s)
@@ -339,11 +334,7 @@ def test_a_receiver_trickling_its_answer_is_cut_off_at_the_timeout(demo, receive
 
 def test_private_addresses_are_refused_unless_allowed(demo, receivers):
     store, g = demo
-    clock = ManualClock(T0)
-    hook = receivers()
-    a = new_audit(store, g, clock, url=hook.url, paused=True)
-    store.queue_run(g, a.id, clock.now(), "manual-1")
-    s = make_scheduler(store, g, clock, allow_private=False)
+    clock, hook, a, s = manual_run(store, g, receivers(), allow_private=False)
     try:
         step(s)
         step(s)
@@ -357,11 +348,7 @@ def test_private_addresses_are_refused_unless_allowed(demo, receivers):
 
 def test_pending_deliveries_of_a_removed_webhook_are_cancelled(demo, receivers):
     store, g = demo
-    clock = ManualClock(T0)
-    hook = receivers([500])
-    a = new_audit(store, g, clock, url=hook.url, paused=True)
-    store.queue_run(g, a.id, clock.now(), "manual-1")
-    s = make_scheduler(store, g, clock, webhook_backoff=timedelta(seconds=10))
+    clock, hook, a, s = manual_run(store, g, receivers([500]), webhook_backoff=timedelta(seconds=10))
     try:
         step(s)
         step(s)  # attempt 1: 500, retry due in 10 s
