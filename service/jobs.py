@@ -109,19 +109,18 @@ class Analyses:
         bundle, key, _ = self.cached(graph, params)
         if bundle is not None:
             return bundle
-        part = key if only is None else key + (tuple(sorted(only)),)
+        # a partial bundle lives under its key plus the analyses it holds
+        part = () if only is None else (tuple(sorted(only)),)
         with self._lock:
-            key_lock = self._key_locks.setdefault(part, threading.Lock())
+            key_lock = self._key_locks.setdefault(key + part, threading.Lock())
         with key_lock:  # concurrent misses on one key compute once
             bundle, key, _ = self.cached(graph, params)
-            if bundle is None and only is not None:
+            if bundle is None and part:
                 with self._lock:
-                    bundle = self._cache.get(key + (tuple(sorted(only)),))
+                    bundle = self._cache.get(key + part)
             if bundle is None:
-                kw = {} if only is None else {"only": only}
-                bundle = self._run(self.store, graph, params, **kw)
-                done = self.key(graph, bundle.graph_version, params)
-                self._remember(done if only is None else done + (tuple(sorted(only)),), bundle)
+                bundle = self._run(self.store, graph, params, **({"only": only} if part else {}))
+                self._remember(self.key(graph, bundle.graph_version, params) + part, bundle)
         return bundle
 
     def submit(self, graph: str, params: AnalysisParams) -> Job:
