@@ -10,31 +10,72 @@ PORT ?= 8000
 TEST_NEO4J_HOME ?= $(CURDIR)/.neo4j-test
 TEST_NEO4J_PORT ?= 7688
 PYTEST_ARGS ?=
+# Installs are locked (README "Set up"): requirements/lock.txt pins every dependency of
+# the project and its [test] extra, the build backend and uv, with hashes;
+# requirements/build.txt is its build-tool part, installed first. Both are written by
+# `make lock`, the one upgrade command.
+LOCK := requirements/lock.txt
+BUILD_LOCK := requirements/build.txt
+UV := $(VENV)/bin/uv
+# one resolution for CPython 3.11 on Linux x86-64 (CI's and the image's platform); the
+# hashes cover every published file of each pinned version
+UV_COMPILE := $(UV) pip compile --quiet --generate-hashes --python-version 3.11 \
+	--python-platform x86_64-unknown-linux-gnu --custom-compile-command "make lock"
 
-.PHONY: install run test neo4j-install openapi bench clean
+.PHONY: install lock run test redis-server neo4j-install openapi bench clean
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# the venv with the locked build tools (setuptools, uv): sdists in the lock and the
+# project itself are built with them, never with an unpinned download
+$(VENV)/.tools: $(BUILD_LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[test]"
+	$(PY) -m pip install -q --require-hashes --no-deps -r $(BUILD_LOCK)
 	touch $@
+
+$(VENV)/.installed: pyproject.toml setup.py $(LOCK) $(VENV)/.tools
+	$(PY) -m pip install -q --require-hashes --no-deps --no-build-isolation -r $(LOCK)
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	$(PY) -m pip check
+	touch $@
+
+# the one upgrade command: re-resolves everything to the newest versions the bounds in
+# pyproject.toml and requirements/build.in allow; commit the result once `make test` passes
+lock: $(VENV)/.tools
+	$(UV_COMPILE) --upgrade pyproject.toml requirements/build.in --extra test -o $(LOCK)
+	$(UV_COMPILE) requirements/build.in -c $(LOCK) -o $(BUILD_LOCK)
 
 # the embedded default (sqlite) with the demo network loaded
 run: install
 	$(CG) demo
 	$(CG) serve --port $(PORT)
 
+# the tests need Debian's redis-server (the job queue's broker); installed with apt when missing
+redis-server:
+	@command -v redis-server >/dev/null 2>&1 || { \
+	  echo "redis-server not found: installing Debian's redis-server (apt-get update; apt-get install)"; \
+	  if [ "$$(id -u)" = 0 ]; then sudo=; elif sudo -n true 2>/dev/null; then sudo="sudo -n"; \
+	  else echo "make: cannot install redis-server: not root and no password-less sudo;" \
+	    "install it (Debian: apt-get install redis-server) and run again" >&2; exit 1; fi; \
+	  if ! command -v apt-get >/dev/null 2>&1; then \
+	    echo "make: cannot install redis-server: no apt-get here; install redis-server and run again" >&2; \
+	    exit 1; fi; \
+	  $$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server \
+	    || { echo "make: installing redis-server with apt-get failed (see above)" >&2; exit 1; }; \
+	  command -v redis-server >/dev/null 2>&1 \
+	    || { echo "make: redis-server is still not on PATH after apt-get install" >&2; exit 1; }; \
+	}
+
 neo4j-install: install
 	$(CG) neo4j install
 
-# everything: deps, the Neo4j jars, a real Neo4j, the whole suite; Neo4j is stopped after
-test: install
+# everything: deps, the Neo4j jars, a real Neo4j, a real Redis (the suite starts Debian's
+# redis-server itself, on a free port), the whole suite; Neo4j is stopped after
+test: install redis-server
 	@export CASTLEGATE_NEO4J_HOME=$(TEST_NEO4J_HOME) CASTLEGATE_NEO4J_PORT=$(TEST_NEO4J_PORT); \
 	uri=$$($(CG) neo4j start) || exit 1; \
 	trap '$(CG) neo4j stop' EXIT; \
-	NEO4J_URI=$$uri CASTLEGATE_REQUIRE_NEO4J=1 $(PY) -m pytest $(PYTEST_ARGS)
+	NEO4J_URI=$$uri CASTLEGATE_REQUIRE_NEO4J=1 CASTLEGATE_REQUIRE_REDIS=1 $(PY) -m pytest $(PYTEST_ARGS)
 
 openapi: install
 	$(CG) openapi

@@ -128,12 +128,53 @@ def _default_port() -> int:
         raise LocalNeo4jError(f"CASTLEGATE_NEO4J_PORT must be an integer, got {raw!r}") from None
 
 
+#: what the launcher reads from deploy/neo4j (neo4j.sh there is a wrapper for checkouts)
+DEPLOY_FILES = ("pom.xml", "neo4j.conf.template")
+#: the package the wheel carries deploy/ as (pyproject.toml: package-dir, package-data)
+_DEPLOY_PACKAGE = "castlegate_deploy"
+
+
+def _installed_deploy_dir() -> Path | None:
+    """deploy/neo4j as shipped in the installed wheel, or None when not installed.
+
+    ``castlegate_deploy`` has no ``__init__.py`` (deploy/ is no Python package), so it is
+    a namespace package: its folders are the spec's search locations. (Its
+    ``importlib.resources.files`` breaks on the placeholder entry an editable install
+    adds there.) A wheel installs as plain files, so the folder is a real path, which
+    maven needs."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec(_DEPLOY_PACKAGE)
+    except (ImportError, ValueError):
+        return None
+    for location in (spec.submodule_search_locations or []) if spec is not None else []:
+        folder = Path(location) / "neo4j"
+        if all((folder / name).is_file() for name in DEPLOY_FILES):
+            return folder
+    return None
+
+
 def deploy_dir() -> Path:
-    """Where pom.xml and neo4j.conf.template live."""
+    """Where pom.xml and neo4j.conf.template live.
+
+    ``CASTLEGATE_DEPLOY_DIR`` if set; else the checkout's ``deploy/neo4j`` beside
+    ``service/`` (a source tree or an editable install); else the copy an installed wheel
+    carries in the ``castlegate_deploy`` package.
+    """
     explicit = os.environ.get("CASTLEGATE_DEPLOY_DIR")
     if explicit:
         return Path(explicit).expanduser().resolve()
-    return Path(__file__).resolve().parents[1] / "deploy" / "neo4j"
+    source = Path(__file__).resolve().parents[1] / "deploy" / "neo4j"
+    if all((source / name).is_file() for name in DEPLOY_FILES):
+        return source
+    installed = _installed_deploy_dir()
+    if installed is not None:
+        return installed
+    raise LocalNeo4jError(
+        f"the local Neo4j's {' and '.join(DEPLOY_FILES)} are in neither {source} nor the "
+        f"installed {_DEPLOY_PACKAGE} package; reinstall castlegate or set CASTLEGATE_DEPLOY_DIR"
+    )
 
 
 def _read_pom_version(pom: Path) -> str:
