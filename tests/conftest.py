@@ -6,6 +6,10 @@ Neo4j is found in this order:
 3. the project's own launcher (``service.neo4j_local``), in a temporary state folder.
 With ``CASTLEGATE_REQUIRE_NEO4J=1`` (CI sets it) a missing Neo4j fails the run instead of
 skipping the tests that need it.
+
+Redis (for the job store) likewise: ``REDIS_URL``; testcontainers' Redis when a Docker
+daemon answers; the project's launcher (``service.redis_local``: Debian's
+``redis-server``); ``CASTLEGATE_REQUIRE_REDIS=1`` makes a missing Redis a failure.
 """
 
 from __future__ import annotations
@@ -107,6 +111,109 @@ def neo4j_server(tmp_path_factory) -> Iterator[Neo4jServer]:
         )
     finally:
         local.stop()
+
+
+REQUIRE_REDIS = os.environ.get("CASTLEGATE_REQUIRE_REDIS") == "1"
+REDIS_IMAGE = "redis:7.2-alpine"
+
+
+def pytest_configure(config):
+    # registered here rather than in pyproject's marker list, beside the fixture it marks
+    config.addinivalue_line(
+        "markers", "redis: needs a real Redis server (see tests/conftest.py for how one is found)")
+
+
+def _redis_unavailable(reason: str):
+    if REQUIRE_REDIS:
+        pytest.fail(f"CASTLEGATE_REQUIRE_REDIS=1 but no Redis: {reason}", pytrace=False)
+    pytest.skip(f"no Redis: {reason}")
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory) -> Iterator[str]:
+    """The URL of a real Redis: ``REDIS_URL``, else a testcontainers Redis when Docker
+    answers, else a local ``redis-server`` started by ``service.redis_local``."""
+    url = os.environ.get("REDIS_URL")
+    if url:
+        yield url
+        return
+
+    if _docker_answers():
+        from testcontainers.community.redis import RedisContainer
+
+        with RedisContainer(REDIS_IMAGE) as c:
+            yield f"redis://{c.get_container_host_ip()}:{c.get_exposed_port(c.port)}/0"
+        return
+
+    try:
+        from service.redis_local import start_redis
+
+        server = start_redis(tmp_path_factory.mktemp("redis"))
+    except Exception as e:  # not installed, would not start: say exactly why
+        _redis_unavailable(f"the project's launcher could not start redis-server: {e}")
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+def open_job_store(spec: tuple[str, str, str | None], **kw):
+    """A job store from ``JobStoreFactory.spec`` (also in child processes)."""
+    kind, location, prefix = spec
+    if kind == "sqlite":
+        from graph.jobs.sqlite import SqliteJobStore
+
+        return SqliteJobStore(location, **kw)
+    from graph.jobs.redis import RedisJobStore
+
+    return RedisJobStore(location, prefix=prefix, **kw)
+
+
+@dataclass
+class JobStoreFactory:
+    """Opens handles on one job store (one sqlite file, or one Redis prefix): call it, with
+    the adapter's keyword arguments (``max_result_bytes=...``) where a test needs them."""
+
+    kind: str
+    location: str
+    prefix: str | None
+    made: list = field(default_factory=list)
+
+    @property
+    def spec(self) -> tuple[str, str, str | None]:
+        return (self.kind, self.location, self.prefix)
+
+    def __call__(self, **kw):
+        s = open_job_store(self.spec, **kw)
+        self.made.append(s)
+        return s
+
+
+@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+def job_store_factory(request, tmp_path) -> Iterator[JobStoreFactory]:
+    """Each job store adapter in turn; on Redis under a prefix of its own, so tests never
+    see each other's data (and its keys are deleted afterwards)."""
+    if request.param == "sqlite":
+        factory = JobStoreFactory("sqlite", str(tmp_path / "jobs.sqlite"), None)
+    else:
+        url = request.getfixturevalue("redis_server")
+        factory = JobStoreFactory("redis", url, f"ct-{uuid.uuid4().hex[:12]}:")
+    yield factory
+    for s in factory.made:
+        s.close()
+    if factory.kind == "redis":
+        import redis
+
+        with redis.Redis.from_url(factory.location) as r:
+            keys = list(r.scan_iter(match=f"{factory.prefix}*", count=1000))
+            for i in range(0, len(keys), 500):
+                r.delete(*keys[i : i + 500])
+
+
+@pytest.fixture
+def job_store(job_store_factory):
+    """A fresh job store of each kind: the JobStore contract tests run unchanged on both."""
+    return job_store_factory()
 
 
 @pytest.fixture
