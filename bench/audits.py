@@ -2,11 +2,11 @@
 one graph are due at once, three ways side by side in one run, through the real scheduler
 (claim, run, store the result) on Neo4j:
 
-- ``naive``: every run analyses the graph itself, fully (what one would get by calling
-  the diversity endpoint's pipeline once per audit, with no shared cache);
-- ``shared``: one full analysis per graph version, shared by the runs (the API's cache);
-- ``castlegate``: shared, and only the analyses a diversity audit uses (communities, pods,
-  trusted voices, castles; roles, gatekeepers and polarization skipped).
+- ``naive``: every run analyses the graph itself, fully (every stage, no shared cache);
+- ``shared``: one full analysis per graph version, shared by the runs through the result
+  cache;
+- ``castlegate``: shared, and only the stages a diversity answer needs (communities, pods,
+  trusted voices, castles; roles, gatekeepers and polarization skipped), as the workers do.
 
 The graph is the Reddit reply network (../shared/datasets/reddit-small-reply-network),
 ~240k reply pairs; the audited accounts are the ones with the most reply partners. Every
@@ -45,26 +45,41 @@ GRAPH = "reddit"
 def run_way(store, audits, way: str) -> dict:
     """Queues one manual run per audit and lets a scheduler work them off; returns the
     wall time and the runs' results (to check the three ways agree)."""
-    from graph.analysis.pipeline import run_analysis
     from graph.audits.clock import ManualClock
-    from service.jobs import Analyses
+    from graph.jobs.sqlite import SqliteJobStore
+    from graph.usecases.analyse import produce
+    from graph.usecases.audit_run import inline
     from service.scheduler import Scheduler, SchedulerConfig
 
-    analyses = Analyses(store)
-    bundle_for = {
-        "naive": lambda g, p, only: run_analysis(store, g, p),
-        "shared": lambda g, p, only: analyses.compute(g, p),
-        "castlegate": analyses.compute,
-    }[way]
+    folder = Path(tempfile.mkdtemp(dir=WORK))
+    caches = []
+
+    def cache() -> SqliteJobStore:
+        caches.append(SqliteJobStore(folder / f"results-{len(caches)}.sqlite"))
+        return caches[-1]
+
+    shared = cache()
+
+    def naive(g, p, account):  # a full analysis per run, nothing shared
+        c = cache()
+        produce(store, c, g, p, "analysis")
+        return inline(store, c)(g, p, account)
+
+    def full_shared(g, p, account):  # one full analysis, shared by the runs
+        produce(store, shared, g, p, "analysis")
+        return inline(store, shared)(g, p, account)
+
+    diversity_for = {"naive": naive, "shared": full_shared, "castlegate": inline(store, shared)}[way]
     clock = ManualClock(T0)
-    s = Scheduler(store, clock, bundle_for, SchedulerConfig(graphs=(GRAPH,)))
+    s = Scheduler(store, clock, diversity_for, SchedulerConfig(graphs=(GRAPH,)))
     ids = {a.id: store.queue_run(GRAPH, a.id, T0, f"{way}-{uuid.uuid4().hex[:8]}").id for a in audits}
     start = time.perf_counter()
     while s.tick():
         s.drain()
     seconds = time.perf_counter() - start
     s.stop()
-    analyses.close()
+    for c in caches:
+        c.close()
     runs = [store.get_run(GRAPH, a, r) for a, r in ids.items()]
     assert all(r.status == "done" for r in runs), [r.error for r in runs]
     return {"way": way, "audits": len(audits), "seconds": round(seconds, 2),

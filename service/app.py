@@ -15,57 +15,39 @@ from litestar.openapi.spec import Contact, License
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from graph.audits.clock import clock_from_setting
-from graph.errors import StoreUnavailable
 from graph.store.port import Store
 from service import __version__
+from service.bootstrap import open_services
 from service.errors import EXCEPTION_HANDLERS
 from service.openapi import document_problems
-from service.jobs import Analyses
 from service.routes import analysis, audits, graphs, health, interactions
-from service.scheduler import Scheduler, config_from
 from service.settings import Settings
-from service.stores import open_store
 
 log = logging.getLogger("castlegate.http")
 
 ROUTES = [health.health, health.ready, graphs.GraphController, interactions.add_interactions, interactions.import_file,
-          analysis.AnalysisController, analysis.start_analysis, analysis.get_analysis, audits.AuditController]
+          analysis.AnalysisController, analysis.start_analysis, analysis.list_analyses, analysis.get_analysis,
+          analysis.get_analysis_result, analysis.cancel_analysis, audits.AuditController]
 
 
 def create_app(settings: Settings | None = None, store: Store | None = None) -> Litestar:
     """Builds the app. A ``store`` handed in is used as is (and not closed by the app);
-    otherwise one is opened from ``settings`` at start-up and closed at shutdown."""
+    otherwise one is opened from ``settings`` at start-up and closed at shutdown. The app
+    only serves: analyses and audit runs happen in worker processes (``service/worker.py``)."""
     settings = settings or Settings.from_env()
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        own = store is None
-        app.state.store = open_store(settings) if own else store
-        app.state.analyses = Analyses(app.state.store, sync_max_interactions=settings.analysis_sync_max)
-        ensure = getattr(app.state.store, "ensure_schema", None)
-        if ensure is not None:
-            try:
-                ensure()
-            except StoreUnavailable as e:
-                # start anyway: /ready says 503 until the store answers
-                log.warning("store not ready at start-up", extra={"error": str(e)})
+        services = open_services(settings, store)
+        app.state.store, app.state.queue, app.state.analyses = services.store, services.queue, services.analyses
         log.info(
             "castlegate started",
-            extra={"store": app.state.store.kind, "version": __version__},
+            extra={"store": services.store.kind, "queue": settings.queue_kind, "version": __version__},
         )
-        app.state.scheduler = None
-        if settings.scheduler:
-            app.state.scheduler = Scheduler(app.state.store, app.state.clock, app.state.analyses.compute,
-                                            config_from(settings))
-            app.state.scheduler.start()
         try:
             yield
         finally:
-            if app.state.scheduler is not None:
-                app.state.scheduler.stop()
-            app.state.analyses.close()
-            if own:
-                app.state.store.close()
+            services.close()
 
     app = Litestar(
         route_handlers=ROUTES,

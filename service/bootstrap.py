@@ -1,9 +1,67 @@
-"""Choosing and opening the store from settings."""
+"""The one place castlegate is wired: the stores, the queue and the analyses facade, opened
+from settings, for the app (``service/app.py``) and the CLI (``serve``, ``worker``,
+``demo``, ``ingest``) alike."""
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from graph.errors import StoreUnavailable
+from graph.jobs.port import JobStore
 from graph.store.port import Store
 from service.settings import Settings
+
+if TYPE_CHECKING:
+    from service.analyses import Analyses
+    from service.queue import Queue
+
+log = logging.getLogger("castlegate")
+
+
+@dataclass
+class Services:
+    settings: Settings
+    #: the graph store: graphs, their interactions, audits
+    store: Store
+    #: jobs, leases, the result cache, the worker roll-call
+    jobs: JobStore
+    queue: "Queue"
+    analyses: "Analyses"
+    #: why the graph store's schema could not be made at start-up (None: it was)
+    store_error: str | None = None
+    own_store: bool = True
+
+    def close(self) -> None:
+        self.jobs.close()
+        self.queue.close()
+        if self.own_store:
+            self.store.close()
+
+
+def open_services(settings: Settings, store: Store | None = None) -> Services:
+    """Opens everything a process serves or works with. A ``store`` handed in is used as
+    is (and not closed by ``Services.close``). A store that does not answer yet is not an
+    error here: ``store_error`` says why, ``/ready`` answers 503, work retries."""
+    from service.analyses import Analyses
+    from service.queue import Queue
+
+    own = store is None
+    store = open_store(settings) if own else store
+    error = None
+    ensure = getattr(store, "ensure_schema", None)
+    if ensure is not None:
+        try:
+            ensure()
+        except StoreUnavailable as e:
+            error = str(e)
+            log.warning("store not ready at start-up", extra={"error": error})
+    jobs = open_job_store(settings)
+    queue = Queue(settings)
+    analyses = Analyses(store, jobs, queue.enqueue, wait=settings.answer_wait,
+                        max_null_samples=settings.max_null_samples)
+    return Services(settings, store, jobs, queue, analyses, error, own)
 
 
 def open_store(settings: Settings) -> Store:
@@ -31,3 +89,17 @@ def open_store(settings: Settings) -> Store:
     from graph.store.sqlite import SqliteStore
 
     return SqliteStore(settings.sqlite_path)
+
+
+def open_job_store(settings: Settings) -> JobStore:
+    """Redis when ``REDIS_URL`` is set (every replica and worker shares it), else a SQLite
+    file beside the embedded store (processes of one machine share it)."""
+    if settings.redis_url:
+        from graph.jobs.redis import RedisJobStore
+
+        return RedisJobStore(settings.redis_url, prefix=f"{settings.queue_name}:",
+                             max_result_bytes=settings.results_max_bytes)
+    from graph.jobs.sqlite import SqliteJobStore
+
+    return SqliteJobStore(settings.data_dir / f"{settings.queue_name}-jobs.sqlite",
+                          max_result_bytes=settings.results_max_bytes)

@@ -37,6 +37,9 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    """The HTTP API; with ``CASTLEGATE_EMBEDDED_WORKER`` on (the default) also one worker
+    process of its own, started before the API and stopped after it, so that one command
+    serves analyses on one machine."""
     import uvicorn
 
     from service import logs
@@ -44,67 +47,124 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     logs.configure(settings.log_level, settings.log_format)
-    app = create_app(settings)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
+    worker = EmbeddedWorker(settings) if settings.embedded_worker else None
+    try:
+        app = create_app(settings)
+        uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
+    finally:
+        if worker is not None:
+            worker.stop()
     return 0
 
 
-def cmd_worker(args: argparse.Namespace) -> int:
-    """The audit scheduler without the HTTP API, for deployments that keep API processes
-    (``CASTLEGATE_SCHEDULER=off``) apart from the work. Any number may run: the store's
-    leases give each slot, run and delivery to one of them."""
-    import logging
-    import signal
-    import threading
+class EmbeddedWorker:
+    """``castlegate worker`` as a child of ``serve``: started at once, started again if it
+    dies (backing off up to 30 s), stopped with ``serve`` (and killed with it, even by -9)."""
 
+    def __init__(self, settings: Settings) -> None:
+        import logging
+        import os
+        import threading
+
+        self._env = os.environ | settings.to_env()
+        self._log = logging.getLogger("castlegate.serve")
+        self._stopping = threading.Event()
+        self.proc = self._start()
+        threading.Thread(target=self._watch, name="embedded-worker", daemon=True).start()
+
+    def _start(self):
+        import subprocess
+
+        from service.worker import die_with_parent
+
+        return subprocess.Popen([sys.executable, "-m", "service.cli", "worker"], env=self._env,
+                                preexec_fn=die_with_parent)
+
+    def _watch(self) -> None:
+        pause = 1.0
+        while not self._stopping.wait(1.0):
+            code = self.proc.poll()
+            if code is None or self._stopping.is_set():
+                pause = 1.0
+                continue
+            self._log.error("the embedded worker exited; starting it again",
+                            extra={"exit_code": code, "in_seconds": pause})
+            if self._stopping.wait(pause):
+                return
+            pause = min(30.0, pause * 2)
+            self.proc = self._start()
+
+    def stop(self) -> None:
+        import subprocess
+
+        self._stopping.set()
+        self.proc.terminate()  # the worker hands its running jobs back to the queue
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """A worker process: analysis jobs from the queue (each in a child process) and the
+    audit scheduler. Any number may run, against the SQLite queue of one machine or a
+    shared Redis (``REDIS_URL``); the job store and the graph store's leases give each job,
+    slot, run and delivery to one of them."""
     from graph.audits.clock import clock_from_setting
-    from graph.errors import StoreUnavailable
+    from graph.usecases.audit_run import inline
     from service import logs
-    from service.jobs import Analyses
+    from service.bootstrap import open_services
     from service.scheduler import Scheduler, config_from
-    from service.stores import open_store
+    from service.worker import Worker
 
     settings = _settings(args)
     logs.configure(settings.log_level, settings.log_format)
-    store = open_store(settings)
-    ensure = getattr(store, "ensure_schema", None)
-    if ensure is not None:
-        try:
-            ensure()
-        except StoreUnavailable as e:
-            if args.once:
-                print(f"castlegate worker: {e}", file=sys.stderr)
-                return 1
-            # a long-running worker waits for the store like serve does: ticks retry
-            logging.getLogger("castlegate.worker").warning("store not ready at start-up", extra={"error": str(e)})
-    analyses = Analyses(store, sync_max_interactions=settings.analysis_sync_max)
-    scheduler = Scheduler(store, clock_from_setting(settings.clock), analyses.compute, config_from(settings))
+    services = open_services(settings)
+    store, jobs = services.store, services.jobs
+    clock = clock_from_setting(settings.clock)
     try:
         if args.once:
-            # every due run, one at a time, and the deliveries they make; a retry that is
-            # not due yet waits for the next --once
-            for _ in range(100_000):
-                started = scheduler.tick()
-                scheduler.drain()
-                if not started:
-                    break
+            if services.store_error:
+                print(f"castlegate worker: {services.store_error}", file=sys.stderr)
+                return 1
+            # every due audit run, one at a time, computed here, and the deliveries they
+            # make; a retry that is not due yet waits for the next --once
+            scheduler = Scheduler(store, clock, inline(store, jobs), config_from(settings))
+            try:
+                for _ in range(100_000):
+                    started = scheduler.tick()
+                    scheduler.drain()
+                    if not started:
+                        break
+            finally:
+                scheduler.stop()
             return 0
-        stop = threading.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: stop.set())
-        scheduler.start()
-        stop.wait()
+        # a long-running worker waits for the store like serve does: jobs and ticks retry
+        worker = Worker(settings, jobs, services.queue.enqueue, concurrency=args.concurrency)
+        scheduler = None
+        if settings.scheduler:
+            scheduler = Scheduler(store, clock, worker.diversity_via(services.analyses), config_from(settings))
+            scheduler.on_tick = worker.tick_seen
+            worker.scheduler = scheduler
+        worker.start()
+        if scheduler is not None:
+            scheduler.start()
+        try:
+            services.queue.consume(worker.execute, workers=worker.concurrency)  # until SIGTERM / SIGINT
+        finally:
+            if scheduler is not None:
+                scheduler.stop()
+            worker.stop()
         return 0
     finally:
-        scheduler.stop()
-        analyses.close()
-        store.close()
+        services.close()
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from graph.demo import demo_network
     from graph.errors import GraphExists
-    from service.stores import open_store
+    from service.bootstrap import open_store
 
     settings = _settings(args)
     store = open_store(settings)
@@ -131,7 +191,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_ingest(args: argparse.Namespace) -> int:
     from graph.errors import GraphExists, IngestConflict, InvalidInput
     from graph.ingest.formats import FORMATS, read_records
-    from graph.ingest.importer import import_records
+    from graph.usecases.ingest import import_records
     from service.progress import ImportProgress
 
     if args.format not in FORMATS:
@@ -146,7 +206,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
         store = ApiStore(args.api)
     else:
-        from service.stores import open_store
+        from service.bootstrap import open_store
 
         store = open_store(settings)
     try:
@@ -237,9 +297,10 @@ def build_parser() -> argparse.ArgumentParser:
     _store_flags(s)
     s.set_defaults(fn=cmd_serve)
 
-    w = sub.add_parser("worker", help="run scheduled audits and webhook deliveries (no HTTP API)")
+    w = sub.add_parser("worker", help="run analysis jobs, scheduled audits and webhook deliveries (no HTTP API)")
     w.add_argument("--once", action="store_true",
-                   help="run everything due now, make the webhook attempts due now, and exit")
+                   help="run the audits due now (computed in this process), make the webhook attempts due now, and exit")
+    w.add_argument("--concurrency", type=int, help="analyses run at once (CASTLEGATE_WORKER_CONCURRENCY, default 2)")
     _store_flags(w)
     w.set_defaults(fn=cmd_worker)
 

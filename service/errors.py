@@ -16,6 +16,8 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from graph.ingest.validate import split_error
+from graph.jobs.model import ErrorKind
+from service.analyses import AnalysisFailed
 from graph.errors import (
     GraphExists,
     IngestConflict,
@@ -91,7 +93,9 @@ def _invalid(request: Request, exc: InvalidInput) -> Response:
 
 def _unavailable(request: Request, exc: StoreUnavailable) -> Response:
     log.warning("store unavailable", extra={"error": str(exc), "path": request.url.path})
-    return problem(503, "Store unavailable", "the graph store did not answer; retry later", request=request)
+    return problem(503, "Store unavailable",
+                   "a store did not answer (the graph store, the job store or the task queue); retry later",
+                   request=request)
 
 
 def _validation(request: Request, exc: ValidationException) -> Response:
@@ -110,10 +114,26 @@ def _validation(request: Request, exc: ValidationException) -> Response:
     return problem(400, "Bad request", exc.detail, request=request, kind="bad-request", errors=errors)
 
 
+#: a failed job's ``error_kind`` -> the answer's status and title
+_FAILED = {
+    ErrorKind.NOT_FOUND: (404, "Not found", "not-found"),
+    ErrorKind.INVALID: (422, "Invalid input", "invalid-input"),
+    ErrorKind.CANCELLED: (409, "Analysis cancelled", "analysis-cancelled"),
+    ErrorKind.TIME_LIMIT: (503, "Analysis stopped", "analysis-time-limit"),
+    ErrorKind.WORKER_LOST: (503, "Analysis lost", "analysis-worker-lost"),
+}
+
+
+def _analysis_failed(request: Request, exc: AnalysisFailed) -> Response:
+    job = exc.job
+    status, title, kind = _FAILED.get(job.error_kind or "", (500, "Analysis failed", "analysis-failed"))
+    return problem(status, title, job.error, request=request, kind=kind, job=f"/v1/analyses/{job.id}")
+
+
 def _http(request: Request, exc: HTTPException) -> Response:
     if exc.status_code >= 500:
         log.error("http error", extra={"status": exc.status_code, "path": request.url.path})
-    title = {400: "Bad request", 404: "Not found", 405: "Method not allowed", 413: "Payload too large", 415: "Unsupported media type"}.get(
+    title = {400: "Bad request", 404: "Not found", 405: "Method not allowed", 409: "Conflict", 413: "Payload too large", 415: "Unsupported media type"}.get(
         exc.status_code, "Error"
     )
     return problem(exc.status_code, title, exc.detail if exc.status_code < 500 else None, request=request)
@@ -131,6 +151,7 @@ def _internal(request: Request, exc: Exception) -> Response:
 
 
 EXCEPTION_HANDLERS = {
+    AnalysisFailed: _analysis_failed,
     NotFound: _not_found,
     GraphExists: _exists,
     IngestConflict: _conflict,

@@ -1,12 +1,14 @@
 """The audit scheduler: runs due audits and delivers their webhooks.
 
-It runs inside ``castlegate serve`` (unless ``CASTLEGATE_SCHEDULER=off``) or alone as
-``castlegate worker``; any number of them may share one store. Each ``tick``:
+It runs in every worker process (``castlegate worker``, and the one ``castlegate serve``
+starts), unless ``CASTLEGATE_SCHEDULER=off``; any number of them may share one store. Each
+``tick``:
 
 1. ``claim_due``: every due schedule gets one queued run for its slot (the store makes
    sure a slot is queued once, whichever process gets there first);
-2. ``claim_runs``: queued runs (and runs whose process died) are leased and analysed on
-   the run thread, one at a time, because an analysis already uses both cores;
+2. ``claim_runs``: queued runs (and runs whose process died) are leased and executed on
+   the run thread, one at a time: a run asks for the account's diversity answer (a job on
+   the analysis queue, sharing cached stages with the API) and records it;
 3. ``claim_deliveries``: due webhook deliveries are leased and sent on the delivery
    threads, each bounded by a timeout, so a slow or dead receiver holds one delivery
    thread at most ``webhook_timeout`` seconds and never an audit run.
@@ -26,6 +28,7 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Callable
 
 
 import msgspec
@@ -35,9 +38,9 @@ from graph.audits.clock import Clock
 from graph.audits.model import AuditRun, Delivery, DeliveryAttempt, DeliveryStatus
 from graph.errors import NotFound
 from graph.store.port import AuditStore
+from graph.usecases import audit_run
 from service import webhooks
 from service.settings import Settings
-from service.wire import SchedulerStatus
 
 log = logging.getLogger("castlegate.scheduler")
 
@@ -72,12 +75,12 @@ def backoff(failed_attempts: int, base: timedelta, cap: timedelta) -> timedelta:
 
 
 class Scheduler:
-    def __init__(self, store: AuditStore, clock: Clock, bundle_for: runner.BundleFor,
+    def __init__(self, store: AuditStore, clock: Clock, diversity_for: audit_run.DiversityFor,
                  config: SchedulerConfig = SchedulerConfig(), *, owner: str | None = None) -> None:
         self.store = store
         self.clock = clock
-        #: ``bundle_for(graph, params)``: the analysis a run is cut from
-        self.bundle_for = bundle_for
+        #: ``diversity_for(graph, params, account)``: the answer a run records
+        self.diversity_for = diversity_for
         self.config = config
         #: this process in the store's leases
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
@@ -96,6 +99,8 @@ class Scheduler:
         #: the clock time of the last tick that completed, for /ready
         self.last_tick: datetime | None = None
         self.ticks = 0
+        #: called after every completed tick (the worker reports the clock to /ready)
+        self.on_tick: Callable[[], None] | None = None
 
     # the loop ------------------------------------------------------------------------
     def start(self) -> None:
@@ -170,6 +175,8 @@ class Scheduler:
             self._in_flight = {f for f in self._in_flight if not f.done()}
         self.last_tick = now
         self.ticks += 1
+        if self.on_tick is not None:
+            self.on_tick()
         return started
 
     def _submit(self, pool: ThreadPoolExecutor, fn, item) -> Future:
@@ -196,10 +203,11 @@ class Scheduler:
             except NotFound:
                 return  # deleted meanwhile, with its runs
             try:
-                outcome = runner.execute(audit, self.bundle_for)
+                outcome = audit_run.execute(audit, self.diversity_for)
             except Exception as e:  # recorded on the run; the scheduler goes on
-                log.exception("audit run failed", extra={"run": run.id, "audit": run.audit})
-                outcome = runner.Outcome("failed", None, None, f"{type(e).__name__}: {e}")
+                log.warning("audit run failed", extra={"run": run.id, "audit": run.audit, "error": str(e)},
+                            exc_info=not isinstance(e, audit_run.RunFailed))
+                outcome = audit_run.Outcome("failed", None, None, str(e) or type(e).__name__)
             finished = msgspec.structs.replace(
                 run, status=outcome.status, graph_version=outcome.graph_version, result=outcome.result,
                 error=outcome.error, finished_at=self.clock.now(),
@@ -289,13 +297,4 @@ def _log_failure(f: Future) -> None:
     # otherwise vanish inside the Future; its lease runs out and it is tried again
     if not f.cancelled() and f.exception() is not None:
         log.error("scheduled work failed; it is retried after its lease", exc_info=f.exception())
-
-
-def status(scheduler: "Scheduler | None") -> SchedulerStatus:
-    if scheduler is None:
-        return SchedulerStatus(running=False)
-    return SchedulerStatus(running=True, owner=scheduler.owner, clock=scheduler.clock.now(),
-                           last_tick=scheduler.last_tick, ticks=scheduler.ticks,
-                           graphs=list(scheduler.config.graphs) if scheduler.config.graphs else None)
-
 

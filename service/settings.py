@@ -35,10 +35,29 @@ class Settings:
     log_format: str = "json"
     #: largest request body accepted, in bytes (413 beyond)
     max_body_bytes: int = 64 * 1024 * 1024
-    #: on a cache miss, graphs with at most this many interactions are analysed inside the
-    #: request; larger ones answer 202 with a background job
-    analysis_sync_max: int = 50_000
-    #: run the audit scheduler inside ``serve`` (off: API only; run ``castlegate worker``)
+    #: the task queue and the job store: Redis at this URL (production: shared by every
+    #: replica and worker); unset means SQLite files in ``data_dir`` (one machine)
+    redis_url: str | None = None
+    #: names this deployment's queue and prefixes its job-store keys, so that several
+    #: deployments (or test runs) can share one Redis
+    queue_name: str = "castlegate"
+    #: ``serve`` starts (and stops) one worker process of its own
+    embedded_worker: bool = True
+    #: analyses one worker process runs at once (each in a child process of its own)
+    worker_concurrency: int = 2
+    #: seconds a job may run before it is stopped and failed
+    job_time_limit: float = 3600.0
+    #: seconds a worker holds a job without renewing it; a dead worker's job is handed
+    #: back to the queue after this
+    job_lease: float = 15.0
+    #: on a cache miss, seconds the API waits for the worker's answer before it answers
+    #: 202 with the job
+    answer_wait: float = 2.0
+    #: bytes of results (answers and stage results) kept; least recently used go first
+    results_max_bytes: int = 1 << 30
+    #: most degree-preserving rewirings one request may ask for (``null_samples``)
+    max_null_samples: int = 100
+    #: run the audit scheduler in this deployment's workers (off: no audits run)
     scheduler: bool = True
     #: seconds between scheduler ticks
     scheduler_poll: float = 1.0
@@ -67,6 +86,23 @@ class Settings:
     def sqlite_path(self) -> Path:
         return self.data_dir / "castlegate.sqlite"
 
+    @property
+    def queue_kind(self) -> str:
+        return "redis" if self.redis_url else "sqlite"
+
+    def to_env(self) -> dict[str, str]:
+        """These settings as environment variables: what a child process (the worker
+        ``serve`` starts) needs to run with exactly the same configuration."""
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is None:
+                continue
+            if isinstance(value, bool):
+                value = "on" if value else "off"
+            out[_ENV_NAMES[f.name]] = str(value)
+        return out
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> "Settings":
         """Environment first, then explicit overrides (CLI flags); ``None`` overrides are
@@ -93,7 +129,15 @@ _ENV_NAMES = {
     "log_format": "CASTLEGATE_LOG_FORMAT",
     "max_body_bytes": "CASTLEGATE_MAX_BODY_BYTES",
     "datasets_dir": "CASTLEGATE_DATASETS",
-    "analysis_sync_max": "CASTLEGATE_ANALYSIS_SYNC_MAX",
+    "redis_url": "REDIS_URL",
+    "queue_name": "CASTLEGATE_QUEUE_NAME",
+    "embedded_worker": "CASTLEGATE_EMBEDDED_WORKER",
+    "worker_concurrency": "CASTLEGATE_WORKER_CONCURRENCY",
+    "job_time_limit": "CASTLEGATE_JOB_TIME_LIMIT",
+    "job_lease": "CASTLEGATE_JOB_LEASE",
+    "answer_wait": "CASTLEGATE_ANSWER_WAIT",
+    "results_max_bytes": "CASTLEGATE_RESULTS_MAX_BYTES",
+    "max_null_samples": "CASTLEGATE_MAX_NULL_SAMPLES",
     "scheduler": "CASTLEGATE_SCHEDULER",
     "scheduler_poll": "CASTLEGATE_SCHEDULER_POLL",
     "scheduler_graphs": "CASTLEGATE_SCHEDULER_GRAPHS",
@@ -105,17 +149,24 @@ _ENV_NAMES = {
     "audit_lease": "CASTLEGATE_AUDIT_LEASE",
 }
 
-_INTS = ("port", "max_body_bytes", "analysis_sync_max", "webhook_max_attempts")
-_POSITIVE_FLOATS = ("scheduler_poll", "webhook_timeout", "webhook_backoff", "audit_lease")
+_INTS = ("port", "max_body_bytes", "webhook_max_attempts", "worker_concurrency", "results_max_bytes",
+         "max_null_samples")
+_POSITIVE_FLOATS = ("scheduler_poll", "webhook_timeout", "webhook_backoff", "audit_lease", "job_time_limit",
+                    "job_lease")
+_NON_NEGATIVE_FLOATS = ("answer_wait",)
+_POSITIVE_INTS = ("worker_concurrency", "results_max_bytes", "max_null_samples")
 _BOOLS = {"1": True, "true": True, "on": True, "yes": True, "0": False, "false": False, "off": False, "no": False}
 
 
 def _convert(name: str, raw: str):
     if name in _INTS:
         try:
-            return int(raw)
+            value = int(raw)
         except ValueError:
             raise SystemExit(f"{_ENV_NAMES[name]} must be an integer, got {raw!r}") from None
+        if name in _POSITIVE_INTS and value < 1:
+            raise SystemExit(f"{_ENV_NAMES[name]} must be at least 1, got {raw!r}")
+        return value
     if name in _POSITIVE_FLOATS:
         try:
             value = float(raw)
@@ -124,7 +175,15 @@ def _convert(name: str, raw: str):
         if not value > 0:
             raise SystemExit(f"{_ENV_NAMES[name]} must be a positive number of seconds, got {raw!r}")
         return value
-    if name in ("scheduler", "webhook_allow_private"):
+    if name in _NON_NEGATIVE_FLOATS:
+        try:
+            value = float(raw)
+        except ValueError:
+            value = -1.0
+        if not value >= 0:
+            raise SystemExit(f"{_ENV_NAMES[name]} must be a number of seconds (0 or more), got {raw!r}")
+        return value
+    if name in ("scheduler", "webhook_allow_private", "embedded_worker"):
         if raw.lower() not in _BOOLS:
             raise SystemExit(f"{_ENV_NAMES[name]} must be on or off, got {raw!r}")
         return _BOOLS[raw.lower()]

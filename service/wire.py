@@ -24,24 +24,12 @@ class StoreStatus(msgspec.Struct, frozen=True):
     version: str
 
 
-class SchedulerStatus(msgspec.Struct, frozen=True, kw_only=True):
-    """This process' audit scheduler (``running: false`` when it runs elsewhere)."""
-
-    running: bool
-    owner: str | None = None
-    #: the scheduler's clock now, and at its last completed tick
-    clock: datetime | None = None
-    last_tick: datetime | None = None
-    ticks: int = 0
-    #: the graphs it schedules; null: all
-    graphs: list[str] | None = None
-
-
-class Ready(msgspec.Struct, frozen=True):
+class Ready(msgspec.Struct, frozen=True, kw_only=True):
     status: str
     store: StoreStatus
     graphs: list[str]
-    scheduler: SchedulerStatus
+    #: the task queue, the workers behind it and the result cache
+    queue: "QueueStatus"
 
 
 # graphs
@@ -102,16 +90,61 @@ class ReachRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class JobOut(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     graph: str
-    graph_version: str
+    #: the answer the job computes: an analysis endpoint (communities, castles, ...) or
+    #: "analysis" (every graph-wide stage, from ``POST .../analyses``)
+    target: str
+    #: the version asked for; once done, the version the answer was computed on
+    graph_version: str | None
+    #: queued, running, done, failed or cancelled
     status: str
+    #: the step running now (load, a stage name, render) and the share of steps done
     stage: str | None
     progress: float
+    #: one line, when failed or cancelled
     error: str | None
+    #: not_found, invalid, failed, time_limit, worker_lost or cancelled
+    error_kind: str | None
     parameters: dict[str, Any]
+    #: the answer's own arguments (account, limit, ...)
+    arguments: dict[str, Any]
+    #: executions started (more than one when a worker died during the job)
+    attempts: int
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
     links: dict[str, str]
+
+
+class JobsPage(msgspec.Struct, frozen=True, kw_only=True):
+    #: newest first
+    jobs: list[JobOut]
+    #: the next (older) page, when there is one
+    next: str | None
+
+
+class WorkerOut(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    host: str
+    pid: int
+    started_at: datetime
+    last_seen: datetime
+    #: job ids it runs now
+    running: list[str]
+    concurrency: int
+    #: its audit scheduler's clock at its last tick (null: it runs no scheduler)
+    last_tick: datetime | None
+
+
+class QueueStatus(msgspec.Struct, frozen=True, kw_only=True):
+    #: "redis" or "sqlite"
+    kind: str
+    #: messages waiting for a worker
+    pending: int
+    #: worker processes alive now (none: analyses wait until one starts)
+    workers: list[WorkerOut]
+    #: result cache entries and bytes
+    results: int
+    result_bytes: int
 
 
 # audits

@@ -1,34 +1,26 @@
-"""What one audit run does, and what it tells the webhook.
+"""When an audit runs, for which slot, and what it tells the webhook.
 
-The scheduler (``service/scheduler.py``) decides *when*; this module decides *what*: when a
-schedule is due and for which slot (``first_run_at``, ``plan``), how a run turns an analysis
-into a stored diversity result (``execute``), and the exact body a webhook receives
-(``webhook_body``). None of it touches HTTP or threads.
+The scheduler (``service/scheduler.py``) decides *when*; this module decides when a schedule
+is due and for which slot (``first_run_at``, ``plan``) and the exact body a webhook receives
+(``webhook_body``); what a run computes is the use case ``graph.usecases.audit_run``. None of
+it touches HTTP or threads.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Callable, NamedTuple, Sequence
+from typing import Sequence
 
 import msgspec
 
-from graph.analysis.params import AnalysisParams
-from graph.analysis.pipeline import DIVERSITY_STAGES, Bundle, account_diversity
 from graph.audits.model import Audit, AuditRun, RunStatus
 from graph.audits.schedule import Schedule
 from graph.audits.trend import trend
-from graph.errors import AccountNotFound, GraphNotFound
 
 log = logging.getLogger("castlegate.audits")
 
-__all__ = ["schedule_of", "first_run_at", "plan", "Outcome", "execute", "webhook_body", "EVENTS"]
-
-#: ``bundle_for(graph, params, only) -> Bundle``: the analysis a run is cut from, with at
-#: least the analyses ``only`` names (cached by the service, so audits of one graph at the
-#: same hour share one analysis)
-BundleFor = Callable[[str, AnalysisParams, tuple[str, ...]], Bundle]
+__all__ = ["schedule_of", "first_run_at", "plan", "webhook_body", "EVENTS"]
 
 EVENTS = {RunStatus.DONE: "audit.run.done", RunStatus.FAILED: "audit.run.failed"}
 
@@ -60,30 +52,6 @@ def plan(audit: Audit, now: datetime) -> tuple[datetime, datetime]:
         # store's whole claim (which calls this for every due audit in one transaction)
         log.exception("schedule of audit %s cannot be read", audit.id)
         return audit.next_run_at or now, now + timedelta(hours=1)
-
-
-class Outcome(NamedTuple):
-    status: str
-    graph_version: str | None
-    #: the diversity answer (result and manifest) as JSON text
-    result: str | None
-    error: str | None
-
-
-def execute(audit: Audit, bundle_for: BundleFor) -> Outcome:
-    """Analyses the audit's graph with its parameters and audits its account. A graph or an
-    account that is gone makes a failed run with the reason (the schedule goes on: the
-    account may come back with the next import); other errors propagate."""
-    try:
-        bundle = bundle_for(audit.graph, audit.params, DIVERSITY_STAGES)
-        result = account_diversity(bundle, audit.account)
-    except GraphNotFound:
-        return Outcome(RunStatus.FAILED, None, None, f"graph {audit.graph!r} does not exist")
-    except AccountNotFound:
-        return Outcome(RunStatus.FAILED, bundle.graph_version, None,
-                       f"account {audit.account!r} has no interactions in graph {audit.graph!r}")
-    body = msgspec.to_builtins(result) | {"manifest": msgspec.to_builtins(bundle.manifest)}
-    return Outcome(RunStatus.DONE, bundle.graph_version, msgspec.json.encode(body).decode(), None)
 
 
 def webhook_body(audit: Audit, run: AuditRun, delivery: str, history: Sequence[AuditRun]) -> str:

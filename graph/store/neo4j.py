@@ -3,16 +3,23 @@
 Model
 -----
 ``(:Graph {id, uid, ...counters})`` is a workspace. ``uid`` is random per creation.
-``(:Account {key: uid + ":" + id, graph_uid, id, handle, platform, followers, attributes})``.
-One relationship type per interaction kind (``REPLY``, ``QUOTE``, ``MENTION``, ``REPOST``,
-``LIKE``, ``FOLLOW``) so that an analysis reads one layer without touching the others; each
-carries ``key``, ``id``, ``at`` (epoch ms) and the thread/object fields. Audits, their
-runs and webhook deliveries are nodes too (``neo4j_audits``, mixed into ``Neo4jStore``).
+``(:Account {key: uid + ":" + id, graph_uid, id, handle, platform, followers, attributes,
+rev, frev})``. One relationship type per interaction kind (``REPLY``, ``QUOTE``, ``MENTION``,
+``REPOST``, ``LIKE``, ``FOLLOW``) so that an analysis reads one layer without touching the
+others; each carries ``key``, ``id``, ``at`` (epoch ms), ``rev`` and the thread/object
+fields. Audits, their runs and webhook deliveries are nodes too (``neo4j_audits``, mixed
+into ``Neo4jStore``).
 
 Every write transaction starts by writing to its ``Graph`` node, which takes that node's
 write lock: batches into one graph are serialised, so the check for already-stored ids
 and the insert cannot interleave with another client's identical batch. The uniqueness
 constraints on ``key`` are the safety net underneath.
+
+Neo4j transactions are read-committed, not snapshots, so versions are kept by hand: a write
+stamps what it creates with ``rev``, the graph revision it commits (accounts and
+interactions), and an account whose follower count it changes with ``frev``. An analysis
+reads the graph's revision first and then only what is stamped at or below it
+(``read_snapshot``); data written before stamping has no ``rev`` and counts as revision 0.
 
 All values travel as query parameters. The only text spliced into Cypher is a relationship
 type taken from the fixed ``Kind`` enum and, for audits, labels and property names fixed in
@@ -24,6 +31,8 @@ from __future__ import annotations
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
+from functools import reduce
+from operator import itemgetter
 from typing import Any, Iterator, Sequence
 
 import neo4j
@@ -45,7 +54,7 @@ from graph.model import (
 )
 from graph.store import batch as _batch
 from graph.store.neo4j_audits import AUDIT_LABELS, AUDIT_SCHEMA, Neo4jAudits
-from graph.store.port import EdgeTable
+from graph.store.port import EdgeTable, EventRow, Snapshot
 
 __all__ = ["Neo4jStore", "REL_TYPES"]
 
@@ -66,6 +75,11 @@ _SCHEMA = [
 # How many times a batch is re-tried when the uniqueness constraint fires: only a second
 # process creating the same graph id at the same moment can get past the graph lock.
 _CONSTRAINT_RETRIES = 3
+
+# How many times read_snapshot starts over when what it read turns out to have changed under
+# it (a follower count updated, the graph deleted): each needs a write in the middle of a
+# short read, so a second attempt almost always succeeds.
+_SNAPSHOT_ATTEMPTS = 5
 
 
 class Neo4jStore(Neo4jAudits):
@@ -221,25 +235,32 @@ class Neo4jStore(Neo4jAudits):
                 }
                 have = stored.get(a.id)
                 if have is None or any(v is not None and have[k] != v for k, v in want.items()):
-                    rows.append({"key": f"{uid}:{a.id}", "id": a.id, **want})
+                    refollowed = a.followers is not None and (
+                        have is None or have["followers"] != a.followers
+                    )
+                    rows.append({"key": f"{uid}:{a.id}", "id": a.id, "frev": refollowed, **want})
             if not rows:
                 return
+            rev = _next_revision(t, graph)
             t.run(
                 "UNWIND $rows AS r MERGE (a:Account {key: r.key})"
-                " ON CREATE SET a.graph_uid = $uid, a.id = r.id"
+                " ON CREATE SET a.graph_uid = $uid, a.id = r.id, a.rev = $rev"
                 " SET a.handle = coalesce(r.handle, a.handle),"
                 " a.platform = coalesce(r.platform, a.platform),"
                 " a.followers = coalesce(r.followers, a.followers),"
-                " a.attributes = coalesce(r.attributes, a.attributes)",
+                " a.attributes = coalesce(r.attributes, a.attributes),"
+                " a.frev = CASE WHEN r.frev THEN $rev ELSE a.frev END",
                 rows=rows,
                 uid=uid,
+                rev=rev,
             ).consume()
             created = sum(1 for r in rows if r["id"] not in stored)
             t.run(
                 "MATCH (g:Graph {id: $id})"
-                " SET g.accounts = g.accounts + $created, g.revision = g.revision + 1",
+                " SET g.accounts = g.accounts + $created, g.revision = $rev",
                 id=graph,
                 created=created,
+                rev=rev,
             ).consume()
 
         self._write(tx)
@@ -260,12 +281,14 @@ class Neo4jStore(Neo4jAudits):
             if not new:
                 return IngestResult(accepted=0, duplicates=duplicates)
             names = sorted({it.source for it in new} | {it.target for it in new})
+            rev = _next_revision(t, graph)
             created = (
                 t.run(
                     "UNWIND $names AS n MERGE (a:Account {key: $uid + ':' + n})"
-                    " ON CREATE SET a.graph_uid = $uid, a.id = n",
+                    " ON CREATE SET a.graph_uid = $uid, a.id = n, a.rev = $rev",
                     names=names,
                     uid=uid,
+                    rev=rev,
                 )
                 .consume()
                 .counters.nodes_created
@@ -294,13 +317,15 @@ class Neo4jStore(Neo4jAudits):
                     "UNWIND $rows AS r MATCH (s:Account {key: r.s}) MATCH (t:Account {key: r.t})"
                     f" CREATE (s)-[e:{REL_TYPES[kind]} {{key: r.key, id: r.id, at: r.at,"
                     " post: r.post, in_reply_to: r.in_reply_to, object: r.object,"
-                    " conversation: r.conversation, platform: r.platform, digest: r.digest}]->(t)",
+                    " conversation: r.conversation, platform: r.platform, digest: r.digest,"
+                    " rev: $rev}]->(t)",
                     rows=rows,
+                    rev=rev,
                 ).consume()
             tally = _batch.Tally.of(new)
             t.run(
                 "MATCH (g:Graph {id: $id}) SET g.accounts = g.accounts + $created,"
-                " g.revision = g.revision + 1, "
+                " g.revision = $rev, "
                 + ", ".join(f"g.n_{k} = g.n_{k} + $n.{k}" for k in _KINDS)
                 + ", g.first_ms = CASE WHEN g.first_ms IS NULL OR $first < g.first_ms"
                 " THEN $first ELSE g.first_ms END"
@@ -308,6 +333,7 @@ class Neo4jStore(Neo4jAudits):
                 " THEN $last ELSE g.last_ms END",
                 id=graph,
                 created=created,
+                rev=rev,
                 n=tally.per_kind,
                 first=tally.first_ms,
                 last=tally.last_ms,
@@ -352,117 +378,179 @@ class Neo4jStore(Neo4jAudits):
 
         yield from self._read(tx)
 
-
     # analysis reads
-    def edge_table(self, graph: str, kinds: Sequence[Kind], since=None, until=None) -> EdgeTable:
+    def read_snapshot(
+        self, graph: str, *, since=None, until=None, edge_kinds: Sequence[Kind] = tuple(Kind),
+        event_kinds: Sequence[Kind] = (), followers: bool = False,
+    ) -> Snapshot:
         """Measured on higgs (563k interactions, 2 cores): Cypher's own per-pair aggregation
         tops out near 250k interactions/s and a record per row near 70k/s, while whole
         columns of integers (internal node ids, times) come at several hundred thousand a
-        second. So: one query for the node id -> account map, one per kind for the
-        columns, run two at a time, and aggregation left to numpy.
+        second. So: one query for the node id -> account map (and the follower counts), one
+        per kind for the columns (with ids and objects for event kinds: the events come from
+        the same read), the latter run two at a time, and aggregation left to numpy.
+
+        Each of those is its own read transaction, so they agree only through the revision
+        read first: they keep what is stamped at or below it. What stamps cannot undo is
+        detected, and the read starts over: a follower count changed in place after the
+        revision (which is why the accounts are read in the revision's own transaction: a
+        second try costs that small read only), the graph deleted meanwhile.
 
         ``id()`` is deprecated in Cypher 5 in favour of ``elementId()``, but it is still
         supported in 5.26 LTS and an integer is what makes the columns cheap.
         """
-        window = "($since IS NULL OR r.at >= $since) AND ($until IS NULL OR r.at < $until)"
-        params = {
-            "since": None if since is None else epoch_ms(since),
-            "until": None if until is None else epoch_ms(until),
-        }
-        uid = self._read(_graph_node, graph)["uid"]
-
-        def nodes() -> tuple[np.ndarray, list[str]]:
-            with self._session(default_access_mode=neo4j.READ_ACCESS) as s:
-                rec = s.run(
-                    "MATCH (a:Account {graph_uid: $uid}) RETURN collect(id(a)) AS i, collect(a.id) AS n",
-                    uid=uid,
-                ).single()
-            return np.asarray(rec["i"], dtype=np.int64), rec["n"]
-
-        def columns(kind: Kind):
-            with self._session(default_access_mode=neo4j.READ_ACCESS) as s:
-                rec = s.run(
-                    f"MATCH (s:Account {{graph_uid: $uid}})-[r:{REL_TYPES[kind]}]->(t) WHERE {window}"
-                    " RETURN collect(id(s)) AS s, collect(id(t)) AS t, collect(r.at) AS at",
-                    uid=uid,
-                    **params,
-                ).single()
-            return (
-                np.asarray(rec["s"], dtype=np.int64),
-                np.asarray(rec["t"], dtype=np.int64),
-                np.asarray(rec["at"], dtype=np.int64),
-            )
-
+        edge = list(dict.fromkeys(Kind(k) for k in edge_kinds))
+        event = list(dict.fromkeys(Kind(k) for k in event_kinds))
         try:
-            with ThreadPoolExecutor(max_workers=2) as pool:
-                node_job = pool.submit(nodes)
-                jobs = {Kind(k).value: pool.submit(columns, Kind(k)) for k in kinds}
-                internal, names = node_job.result()
-                raw = {k: j.result() for k, j in jobs.items()}
+            for _ in range(_SNAPSHOT_ATTEMPTS):
+                try:
+                    return self._read_snapshot_once(graph, since, until, edge, event, followers)
+                except _ChangedWhileRead:
+                    continue
         except (ServiceUnavailable, AuthError) as e:
             raise StoreUnavailable(f"Neo4j at {self.uri}: {e}") from e
-        # internal node id -> position in names, via a sorted lookup
-        order = np.argsort(internal)
-        sorted_ids = internal[order]
-
-        def position(ids: np.ndarray) -> np.ndarray:
-            return order[np.searchsorted(sorted_ids, ids)].astype(np.int32)
-
-        return EdgeTable(
-            nodes=list(names),
-            kinds={k: (position(s), position(t), at) for k, (s, t, at) in raw.items()},
+        raise StoreUnavailable(
+            f"graph {graph!r} changed under {_SNAPSHOT_ATTEMPTS} reads in a row; try again"
         )
 
-    def events(self, graph: str, kinds: Sequence[Kind], since=None, until=None) -> Iterator[tuple]:
-        # whole columns per kind, for the same reason as edge_table: a record per row is
-        # the slow part of reading from Neo4j
-        rows: list[tuple] = []
-        for kind, rec in self._columns(
-            graph,
-            kinds,
-            "MATCH (s:Account {graph_uid: $uid})-[r:%s]->(t) WHERE %s"
-            " RETURN collect(r.id) AS i, collect(s.id) AS s, collect(t.id) AS t,"
-            # collect() drops nulls, so the optional object travels wrapped in a list
-            " collect(r.at) AS at, collect([r.object]) AS o",
-            since,
-            until,
-        ):
-            objects = [o[0] for o in rec["o"]]
-            rows.extend(zip(rec["i"], [kind] * len(objects), rec["s"], rec["t"], rec["at"], objects))
-        rows.sort(key=lambda r: (r[4], r[0]))
-        yield from rows
-
-    def followers(self, graph: str) -> dict[str, int]:
-        def tx(t: neo4j.ManagedTransaction) -> dict[str, int]:
-            uid = _graph_node(t, graph)["uid"]
-            return {
-                r[0]: r[1]
-                for r in t.run(
-                    "MATCH (a:Account {graph_uid: $uid}) WHERE a.followers IS NOT NULL"
-                    " RETURN a.id, a.followers",
-                    uid=uid,
-                )
-            }
-
-        return self._read(tx)
-
-    def _columns(self, graph, kinds, template, since, until) -> Iterator[tuple[str, Any]]:
-        """Runs ``template`` (a relationship type and a window condition to fill in) once per
-        kind and yields ``(kind, record)``."""
-        where = "($since IS NULL OR r.at >= $since) AND ($until IS NULL OR r.at < $until)"
+    def _read_snapshot_once(
+        self, graph: str, since, until, edge: list[Kind], event: list[Kind], followers: bool
+    ) -> Snapshot:
+        with self._session(default_access_mode=neo4j.READ_ACCESS) as s:
+            g, nodes = s.execute_read(_version_and_accounts, graph, followers)
+            bookmarks = s.last_bookmarks()
+        if followers and nodes["frev"] > g["revision"]:
+            raise _ChangedWhileRead  # a count read is newer than the revision
         params = {
+            "uid": g["uid"],
+            "rev": g["revision"],
             "since": None if since is None else epoch_ms(since),
             "until": None if until is None else epoch_ms(until),
         }
-        try:
-            with self._session(default_access_mode=neo4j.READ_ACCESS) as s:
-                uid = s.execute_read(_graph_node, graph)["uid"]
-                for kind in kinds:
-                    kind = Kind(kind)
-                    rec = s.run(template % (REL_TYPES[kind], where), uid=uid, **params).single()
-                    yield kind.value, rec
-        except (ServiceUnavailable, AuthError) as e:
-            raise StoreUnavailable(f"Neo4j at {self.uri}: {e}") from e
+
+        def read(query: str):
+            # Sessions started from the version read's bookmarks: on a cluster, a follower
+            # serving this read first catches up with that read.
+            with self._session(default_access_mode=neo4j.READ_ACCESS, bookmarks=bookmarks) as s:
+                rec = s.execute_read(lambda t: t.run(query, params).single())
+                return rec, s.last_bookmarks()
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            jobs = {
+                k: pool.submit(read, _columns_query(k, events=k in event))
+                for k in dict.fromkeys(edge + event)
+            }
+            raw = {k: j.result()[0] for k, j in jobs.items()}
+            seen = reduce(lambda a, b: a + b, (j.result()[1] for j in jobs.values()), bookmarks)
+        self._check_unchanged(graph, g["uid"], seen)
+
+        names: list[str] = nodes["n"]
+        position = _positions(np.asarray(nodes["i"], dtype=np.int64))
+        table: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        events: list[EventRow] = []
+        for kind, rec in raw.items():
+            src, dst = position(rec["s"]), position(rec["t"])
+            if kind in edge:
+                table[kind.value] = (src, dst, np.asarray(rec["at"], dtype=np.int64))
+            if kind in event:
+                events.extend(_event_rows(kind, rec, names, src, dst))
+        events.sort(key=itemgetter(4, 0))
+        return Snapshot(
+            graph=graph,
+            version=_batch.version_string(g["uid"], g["revision"]),
+            table=EdgeTable(nodes=names, kinds={k.value: table[k.value] for k in edge}),
+            events=events,
+            followers=dict(nodes["f"]) if followers else None,
+        )
+
+    def _check_unchanged(self, graph: str, uid: str, bookmarks: neo4j.Bookmarks) -> None:
+        """A deleted graph's data is purged after its node is gone, so if the node is still
+        there after the columns were read, none of them missed purged data."""
+        with self._session(default_access_mode=neo4j.READ_ACCESS, bookmarks=bookmarks) as s:
+            rec = s.execute_read(
+                lambda t: t.run("MATCH (g:Graph {id: $id}) RETURN g.uid AS uid", id=graph).single()
+            )
+        if rec is None:
+            raise GraphNotFound(graph)
+        if rec["uid"] != uid:  # deleted and created again meanwhile
+            raise _ChangedWhileRead
+
+
+
+class _ChangedWhileRead(Exception):
+    """What a snapshot read found had changed after its version: read again."""
+
+
+# Analysis reads keep what is stamped at or below the revision read first ($rev).
+_ACCOUNTS_AT = "MATCH (a:Account {graph_uid: $uid}) WHERE coalesce(a.rev, 0) <= $rev"
+_NODES = _ACCOUNTS_AT + " RETURN collect(id(a)) AS i, collect(a.id) AS n"
+# frev tells whether a count read is newer than $rev; counts cannot be filtered like
+# accounts, because an update overwrites the count the snapshot should see
+_NODES_AND_FOLLOWERS = (
+    _NODES
+    + ", collect(CASE WHEN a.followers IS NOT NULL THEN [a.id, a.followers] END) AS f,"
+    " coalesce(max(a.frev), 0) AS frev"
+)
+
+
+def _version_and_accounts(t: neo4j.ManagedTransaction, graph: str, followers: bool):
+    """The graph node (its uid and revision) and the accounts at that revision: ids, names
+    and, when asked, follower counts with the newest ``frev`` among them."""
+    g = _graph_node(t, graph)
+    nodes = t.run(
+        _NODES_AND_FOLLOWERS if followers else _NODES, uid=g["uid"], rev=g["revision"]
+    ).single()
+    return g, nodes
+
+
+def _columns_query(kind: Kind, *, events: bool) -> str:
+    """One kind's interactions at $rev in the window, as columns; with ids and objects for
+    the events."""
+    query = (
+        f"MATCH (s:Account {{graph_uid: $uid}})-[r:{REL_TYPES[kind]}]->(t)"
+        " WHERE coalesce(r.rev, 0) <= $rev"
+        " AND ($since IS NULL OR r.at >= $since) AND ($until IS NULL OR r.at < $until)"
+        " RETURN collect(id(s)) AS s, collect(id(t)) AS t, collect(r.at) AS at"
+    )
+    if events:
+        # collect() drops nulls, so the optional object travels wrapped in a list
+        query += ", collect(r.id) AS i, collect([r.object]) AS o"
+    return query
+
+
+def _positions(internal: np.ndarray):
+    """``position(ids)``: the places of internal node ids in ``internal``, via a sorted
+    lookup."""
+    order = np.argsort(internal)
+    sorted_ids = internal[order]
+
+    def position(ids: list[int]) -> np.ndarray:
+        wanted = np.asarray(ids, dtype=np.int64)
+        if not len(wanted):
+            return np.zeros(0, dtype=np.int32)
+        # An interaction of an account the node read did not return would otherwise land on
+        # a neighbour silently. The stamps make that impossible, unless data was written
+        # without them meanwhile (an older castlegate still running): then read again.
+        if not len(sorted_ids):
+            raise _ChangedWhileRead
+        at = np.minimum(np.searchsorted(sorted_ids, wanted), len(sorted_ids) - 1)
+        if not np.array_equal(sorted_ids[at], wanted):
+            raise _ChangedWhileRead
+        return order[at].astype(np.int32)
+
+    return position
+
+
+def _event_rows(kind: Kind, rec, names: list[str], src: np.ndarray, dst: np.ndarray):
+    """One kind's events (``EventRow``s) from its columns; accounts by their positions."""
+    return zip(
+        rec["i"],
+        [kind.value] * len(src),
+        [names[i] for i in src.tolist()],
+        [names[i] for i in dst.tolist()],
+        rec["at"],
+        [o[0] for o in rec["o"]],
+    )
 
 
 _EXISTING = " UNION ALL ".join(
@@ -488,6 +576,14 @@ def _lock_graph(t: neo4j.ManagedTransaction, graph: str):
     if rec is None:
         raise GraphNotFound(graph)
     return rec["g"]
+
+
+def _next_revision(t: neo4j.ManagedTransaction, graph: str) -> int:
+    """The revision this write transaction commits, to stamp what it creates. Read after
+    ``_lock_graph``: no other write can commit the same number meanwhile."""
+    return t.run(
+        "MATCH (g:Graph {id: $id}) RETURN g.revision + 1 AS rev", id=graph
+    ).single()["rev"]
 
 
 def _graph_info(g) -> GraphInfo:

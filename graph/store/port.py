@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence, runtime_checkable
+from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
@@ -19,7 +19,7 @@ from graph.model import AccountDetail, Account, GraphInfo, IngestResult, Interac
 #: ``(id, kind, source, target, at_ms, object)``: one interaction, as analyses read it
 EventRow = tuple[str, str, str, str, int, "str | None"]
 
-__all__ = ["AuditStore", "EdgeTable", "EventRow", "GraphStore", "SlotPlan", "Store"]
+__all__ = ["AuditStore", "EdgeTable", "EventRow", "GraphStore", "SlotPlan", "Snapshot", "Store"]
 
 #: ``plan(audit, now) -> (slot, next_run_at)``: the slot a due audit runs for now, and when
 #: it is due next. The scheduler owns the calendar; the store only applies it atomically.
@@ -30,11 +30,28 @@ SlotPlan = Callable[[Audit, datetime], "tuple[datetime, datetime]"]
 class EdgeTable:
     """Interactions as columns: ``nodes`` names the accounts, and per kind three equally
     long arrays ``(src, dst, at_ms)`` index into ``nodes``. Columns rather than rows
-    because that is what crosses the wire fastest (see ``Neo4jStore.edge_table``) and what
-    the analysis aggregates with numpy."""
+    because that is what crosses the wire fastest (see ``Neo4jStore.read_snapshot``) and
+    what the analysis aggregates with numpy."""
 
     nodes: list[str]
     kinds: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
+@dataclass
+class Snapshot:
+    """Everything one analysis reads, at one graph version (see
+    ``GraphStore.read_snapshot``)."""
+
+    graph: str
+    #: ``GraphInfo.version`` of the state read
+    version: str
+    #: interactions of ``edge_kinds`` in the window, as columns; ``nodes`` are all accounts
+    #: existing at ``version``, edgeless ones included
+    table: EdgeTable
+    #: single interactions of ``event_kinds`` in the window, sorted by ``(at_ms, id)``
+    events: list[EventRow]
+    #: claimed follower counts of the accounts that have one (only when asked for)
+    followers: dict[str, int] | None
 
 
 @runtime_checkable
@@ -78,21 +95,21 @@ class GraphStore(Protocol):
         """Every interaction of the graph, ordered by id (for exports and tests)."""
 
     # analysis reads: a time window is [since, until); None leaves that side open
-    def edge_table(
-        self, graph: str, kinds: Sequence[Kind], since: datetime | None = None,
-        until: datetime | None = None,
-    ) -> EdgeTable:
-        """Interactions of ``kinds`` in the window, as columns."""
+    def read_snapshot(
+        self, graph: str, *, since: datetime | None = None, until: datetime | None = None,
+        edge_kinds: Sequence[Kind] = tuple(Kind), event_kinds: Sequence[Kind] = (),
+        followers: bool = False,
+    ) -> Snapshot:
+        """Everything one analysis reads, at one version of the graph.
 
-    def events(
-        self, graph: str, kinds: Sequence[Kind], since: datetime | None = None,
-        until: datetime | None = None,
-    ) -> Iterator[EventRow]:
-        """Single interactions of ``kinds`` in the window, for analyses that need each
-        one (coordination timing, reach, example exchanges)."""
+        Guarantee: every part reflects exactly the state at ``snapshot.version``, the
+        ``GraphInfo.version`` of that state, even while other clients write: no
+        interaction, account or follower count from a later write is in it, none written
+        at or before it is missing, and every source and target in ``table`` and
+        ``events`` is in ``table.nodes``. Raises ``GraphNotFound``, and
+        ``StoreUnavailable`` when the store does not answer or no consistent read could be
+        made (the graph kept changing under it)."""
 
-    def followers(self, graph: str) -> dict[str, int]:
-        """Claimed follower counts of the accounts that have one."""
 
 
 @runtime_checkable

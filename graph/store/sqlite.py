@@ -13,6 +13,7 @@ import sqlite3
 import threading
 import time
 from contextlib import contextmanager
+from operator import itemgetter
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -31,7 +32,7 @@ from graph.model import (
     from_epoch_ms,
 )
 from graph.store import batch as _batch
-from graph.store.port import EdgeTable
+from graph.store.port import EdgeTable, Snapshot
 from graph.store.sqlite_audits import _AUDIT_SCHEMA, SqliteAudits
 
 __all__ = ["SqliteStore"]
@@ -320,8 +321,75 @@ class SqliteStore(SqliteAudits):
                 platform=r[9],
             )
 
-
     # analysis reads
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """A deferred read transaction. In WAL mode its first read fixes the snapshot:
+        every statement in it sees the database as of that read, whatever commits meanwhile,
+        and it blocks no writer."""
+        db = self._conn()
+        db.execute("BEGIN")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def read_snapshot(
+        self, graph: str, *, since=None, until=None, edge_kinds: Sequence[Kind] = tuple(Kind),
+        event_kinds: Sequence[Kind] = (), followers: bool = False,
+    ) -> Snapshot:
+        edge = _kind_values(edge_kinds)
+        event_set = set(_kind_values(event_kinds))
+        with self._read() as db:
+            # the version first: it is the read that fixes the snapshot
+            row = db.execute(
+                "SELECT incarnation, revision FROM graphs WHERE id = ?", (graph,)
+            ).fetchone()
+            if row is None:
+                raise GraphNotFound(graph)
+            accounts = db.execute(
+                "SELECT id, followers FROM accounts WHERE graph = ?", (graph,)
+            ).fetchall()
+            # Making Python rows is most of the time here, scanning is not (there is no
+            # index on kind, yet a scan per kind is cheap next to it): so every interaction is
+            # read once, with only the columns it is needed for; a kind that is both an edge
+            # and an event kind gets its columns from the event rows.
+            plain: dict[str, list[tuple]] = {}
+            for k in edge:
+                if k not in event_set:
+                    where, args = self._window(graph, [k], since, until)
+                    plain[k] = db.execute(
+                        f"SELECT source, target, at_ms FROM interactions WHERE {where}", args
+                    ).fetchall()
+            events: list[tuple] = []
+            if event_set:
+                where, args = self._window(graph, sorted(event_set), since, until)
+                events = db.execute(
+                    "SELECT id, kind, source, target, at_ms, object FROM interactions"
+                    f" WHERE {where} ORDER BY at_ms, id",
+                    args,
+                ).fetchall()
+        # the transaction is over: the rest is arithmetic on what it read
+        names = [a for a, _ in accounts]
+        index = {a: i for i, a in enumerate(names)}
+        per_kind: dict[str, list[tuple]] = {k: [] for k in edge if k in event_set}
+        if per_kind:
+            for r in events:
+                rows = per_kind.get(r[1])
+                if rows is not None:
+                    rows.append(r)
+        columns = {k: _columns(rows, index, first=0) for k, rows in plain.items()}
+        columns |= {k: _columns(rows, index, first=2) for k, rows in per_kind.items()}
+        return Snapshot(
+            graph=graph,
+            version=_batch.version_string(row[0], row[1]),
+            table=EdgeTable(nodes=names, kinds={k: columns[k] for k in edge}),
+            events=events,
+            followers={a: n for a, n in accounts if n is not None} if followers else None,
+        )
+
     def _window(self, graph: str, kinds: Sequence[Kind], since, until) -> tuple[str, list]:
         where = f"graph = ? AND kind IN ({','.join('?' * len(kinds))})"
         args: list = [graph, *(Kind(k).value for k in kinds)]
@@ -333,48 +401,22 @@ class SqliteStore(SqliteAudits):
             args.append(epoch_ms(until))
         return where, args
 
-    def edge_table(self, graph: str, kinds: Sequence[Kind], since=None, until=None) -> EdgeTable:
-        db = self._conn()
-        _require_graph(db, graph)
-        index: dict[str, int] = {
-            a: i for i, (a,) in enumerate(db.execute("SELECT id FROM accounts WHERE graph = ?", (graph,)))
-        }
-        out = {}
-        for kind in kinds:
-            where, args = self._window(graph, [kind], since, until)
-            src, dst, at = [], [], []
-            for s, t, ms in db.execute(f"SELECT source, target, at_ms FROM interactions WHERE {where}", args):
-                src.append(index[s])
-                dst.append(index[t])
-                at.append(ms)
-            out[Kind(kind).value] = (
-                np.asarray(src, dtype=np.int32),
-                np.asarray(dst, dtype=np.int32),
-                np.asarray(at, dtype=np.int64),
-            )
-        return EdgeTable(nodes=list(index), kinds=out)
 
-    def events(self, graph: str, kinds: Sequence[Kind], since=None, until=None) -> Iterator[tuple]:
-        db = self._conn()
-        _require_graph(db, graph)
-        if not kinds:
-            return iter(())
-        where, args = self._window(graph, kinds, since, until)
-        return db.execute(
-            f"SELECT id, kind, source, target, at_ms, object FROM interactions WHERE {where}"
-            " ORDER BY at_ms, id",
-            args,
-        )
+def _kind_values(kinds: Sequence[Kind]) -> list[str]:
+    return list(dict.fromkeys(Kind(k).value for k in kinds))
 
-    def followers(self, graph: str) -> dict[str, int]:
-        db = self._conn()
-        _require_graph(db, graph)
-        return dict(
-            db.execute(
-                "SELECT id, followers FROM accounts WHERE graph = ? AND followers IS NOT NULL",
-                (graph,),
-            )
-        )
+
+def _columns(
+    rows: list[tuple], index: dict[str, int], *, first: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(src, dst, at_ms)`` arrays of rows that hold source, target and at_ms from column
+    ``first`` on; accounts become their positions in the snapshot's nodes."""
+    n, position = len(rows), index.__getitem__
+    return (
+        np.fromiter(map(position, map(itemgetter(first), rows)), dtype=np.int32, count=n),
+        np.fromiter(map(position, map(itemgetter(first + 1), rows)), dtype=np.int32, count=n),
+        np.fromiter(map(itemgetter(first + 2), rows), dtype=np.int64, count=n),
+    )
 
 
 _GRAPH_SELECT = (

@@ -1,37 +1,36 @@
 """Analysis endpoints: communities, roles, gatekeepers, trusted voices, castles, pods,
-polarization, reach, diversity; and analysis jobs.
+polarization, reach, diversity; and the analysis jobs.
 
-Every answer carries the manifest of the analysis it was cut from. Answers come from the
-cache for the graph's current version and parameters; on a miss a small graph is analysed
-in the request and a large one answers 202 with a job link (``service/jobs.py``).
+A handler parses its parameters and asks ``service.analyses.Analyses`` for the answer:
+the pre-encoded bytes when the result cache has them (or a worker computes them within
+the short wait), else 202 with the job. Nothing here computes.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Callable
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
 
 import msgspec
-from litestar import Controller, Response, get, post
-from litestar.openapi import ResponseSpec
+from litestar import Controller, Response, delete, get, post
 from litestar.datastructures import State
+from litestar.exceptions import HTTPException
+from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 
-from graph.analysis.params import AnalysisParams
-from graph.analysis.pipeline import Bundle, account_diversity
-from graph.analysis.reach import reach
-from graph.analysis.roles import roles_of
-from graph.errors import AccountNotFound, FieldError, InvalidInput
-from graph.ingest.validate import split_error
-from graph.model import Kind
-from service.answers import (
-    CastlesAnswer, CommunitiesAnswer, DiversityAnswer, GatekeepersAnswer, PodsAnswer,
-    PolarizationAnswer, ReachAnswer, RolesAnswer, TrustedAnswer,
+from graph.analysis.answers import (
+    DEFAULT_ANSWERS, FULL, CastlesAnswer, CommunitiesAnswer, DiversityAnswer, GatekeepersAnswer,
+    PodsAnswer, PolarizationAnswer, ReachAnswer, RolesAnswer, TrustedAnswer,
 )
-from service.jobs import Analyses, Job
+from graph.analysis.params import AnalysisParams
+from graph.errors import FieldError, InvalidInput
+from graph.ingest.validate import split_error
+from graph.jobs.model import Job, JobStatus
+from service.analyses import Analyses
 from service.routes.graphs import AccountPath, GraphPath
-from service.wire import JobOut, ReachRequest
+from service.wire import JobOut, JobsPage, ReachRequest
 
 Layers = Annotated[
     str | None,
@@ -43,6 +42,14 @@ Seed = Annotated[int | None, QueryParameter(description="random seed (default 0)
 EngineQ = Annotated[str | None, QueryParameter(description="fast (igraph/NetworKit, default) or reference (networkx)")]
 Resolution = Annotated[float | None, QueryParameter(description="Louvain resolution (default 1)")]
 Limit = Annotated[int, QueryParameter(ge=1, le=1000, description="how many items to list")]
+JobPath = Annotated[str, PathParameter(max_length=64, description="job id")]
+
+#: the GET route of each answer, for links (reach is a POST: its answer is the job's result)
+_ROUTES = {
+    "communities": "communities", "gatekeepers": "gatekeepers", "trusted-voices": "trusted-voices",
+    "castles": "castles", "pods": "pods", "polarization": "polarization",
+    "roles": "accounts/{account}/roles", "diversity": "accounts/{account}/diversity",
+}
 
 
 def params_from(**given: Any) -> AnalysisParams:
@@ -60,28 +67,31 @@ def params_from(**given: Any) -> AnalysisParams:
         raise InvalidInput([FieldError(field or "query", message)]) from None
 
 
+def answer_url(graph: str, target: str, params: dict, args: dict) -> str | None:
+    """The GET URL that asks exactly this question again (None for reach, a POST)."""
+    route = _ROUTES.get(target)
+    if route is None:
+        return None
+    path = f"/v1/graphs/{quote(graph, safe='')}/" + route.format(account=quote(str(args.get("account")), safe=""))
+    query = [(k, ",".join(v) if isinstance(v, list) else v) for k, v in params.items() if v is not None]
+    query += [(k, v) for k, v in args.items() if k != "account" and v is not None]
+    return f"{path}?{urlencode(query)}"
+
+
 def job_out(job: Job) -> JobOut:
     links = {"self": f"/v1/analyses/{job.id}"}
-    if job.status == "done":
-        base = f"/v1/graphs/{job.graph}"
-        q = _query(job.params)
-        links |= {name: f"{base}/{name}{q}" for name in
-                  ("communities", "gatekeepers", "trusted-voices", "castles", "pods", "polarization")}
+    if job.status == JobStatus.DONE:
+        links["result"] = f"/v1/analyses/{job.id}/result"
+        if job.target == FULL:
+            links |= {name: answer_url(job.graph, name, job.params, {}) for name in DEFAULT_ANSWERS}
+        elif (url := answer_url(job.graph, job.target, job.params, job.args)) is not None:
+            links["answer"] = url
     return JobOut(
-        id=job.id, graph=job.graph, graph_version=job.graph_version, status=job.status,
-        stage=job.stage, progress=job.progress, error=job.error, parameters=job.params.as_dict(),
-        created_at=job.created_at, started_at=job.started_at, finished_at=job.finished_at, links=links,
+        id=job.id, graph=job.graph, target=job.target, graph_version=job.graph_version, status=job.status,
+        stage=job.stage, progress=job.progress, error=job.error, error_kind=job.error_kind,
+        parameters=job.params, arguments=job.args, attempts=job.attempts, created_at=job.created_at,
+        started_at=job.started_at, finished_at=job.finished_at, links=links,
     )
-
-
-def _query(p: AnalysisParams) -> str:
-    parts = [f"layers={','.join(p.layers)}", f"seed={p.seed}", f"engine={p.engine}", f"resolution={p.resolution}",
-             f"tau={p.tau}", f"min_repeats={p.min_repeats}", f"null_samples={p.null_samples}"]
-    if p.since:
-        parts.append(f"since={p.since.isoformat()}")
-    if p.until:
-        parts.append(f"until={p.until.isoformat()}")
-    return "?" + "&".join(parts).replace("+", "%2B")
 
 
 def _accepted(job: Job) -> Response:
@@ -92,36 +102,21 @@ def _accepted(job: Job) -> Response:
     )
 
 
-def answer(analyses: Analyses, graph: str, params: AnalysisParams, endpoint: str, args: tuple,
-           kind: type, render: Callable[[Bundle], dict]) -> Response:
-    """The cached, pre-encoded answer when there is one; else compute (small graph) or
-    202 with a job (large graph). ``render`` gives the fields of ``kind`` but the
-    manifest."""
-    result = analyses.get_or_start(graph, params)
-    if isinstance(result, Job):
-        return _accepted(result)
-    key = (analyses.key(graph, result.graph_version, params), endpoint, args)
-    body = analyses.encoded.get(key)
-    if body is None:
-        fields = render(result)
-        body = msgspec.json.encode(msgspec.convert(fields | {"manifest": msgspec.to_builtins(result.manifest)}, kind))
-        analyses.encoded[key] = body
-    return Response(content=body, media_type="application/json")
+def respond(analyses: Analyses, graph: str, params: AnalysisParams, target: str,
+            args: dict | None = None) -> Response:
+    out = analyses.answer(graph, params, target, args)
+    if isinstance(out, Job):
+        return _accepted(out)
+    return Response(content=out.body, media_type="application/json")
 
 
 def _responses(kind: type) -> dict:
     return {
         200: ResponseSpec(data_container=kind, generate_examples=False,
                           description="the result, with the manifest of its analysis"),
-        202: ResponseSpec(data_container=JobOut, generate_examples=False, description="not cached and too large to compute in the request: follow the job"),
+        202: ResponseSpec(data_container=JobOut, generate_examples=False,
+                          description="not cached, and not computed within the wait: follow the job"),
     }
-
-
-def _node(bundle: Bundle, account: str) -> int:
-    i = bundle.g.index.get(account)
-    if i is None:
-        raise AccountNotFound(bundle.graph, account)
-    return i
 
 
 class AnalysisController(Controller):
@@ -139,29 +134,17 @@ class AnalysisController(Controller):
         account of a community unless ``members_limit`` cuts it (``size`` is always the
         full count)."""
         p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine, resolution=resolution)
+        return respond(state.analyses, graph, p, "communities", {"members_limit": members_limit})
 
-        def render(b: Bundle) -> dict:
-            out = msgspec.to_builtins(b.communities)
-            out.pop("membership", None)
-            if members_limit is not None:
-                for c in out["communities"]:
-                    c["members"] = c["members"][:members_limit]
-            return out
-
-        return answer(state.analyses, graph, p, "communities", (members_limit,), CommunitiesAnswer, render)
-
-    @get("/accounts/{account:str}/roles", operation_id="accountRoles", responses=_responses(RolesAnswer), sync_to_thread=True,
+    @get("/accounts/{account:str}/roles", operation_id="accountRoles", responses=_responses(RolesAnswer),
+         sync_to_thread=True,
          summary="One account's structural roles: module z, participation, brokerage, constraint, centralities")
     def roles(self, state: State, graph: GraphPath, account: AccountPath, layers: Layers = None,
               since: Since = None, until: Until = None, seed: Seed = None, engine: EngineQ = None,
               resolution: Resolution = None) -> Response:
+        """404 when the account has no interaction in the analysed layers and window."""
         p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine, resolution=resolution)
-
-        def render(b: Bundle) -> dict:
-            _node(b, account)
-            return {"account": account, "roles": msgspec.to_builtins(roles_of(b.roles, account))}
-
-        return answer(state.analyses, graph, p, "roles", (account,), RolesAnswer, render)
+        return respond(state.analyses, graph, p, "roles", {"account": account})
 
     @get("/gatekeepers", operation_id="gatekeepers", responses=_responses(GatekeepersAnswer), sync_to_thread=True,
          summary="Accounts ranked by how much they carry information across community borders")
@@ -169,13 +152,7 @@ class AnalysisController(Controller):
                     since: Since = None, until: Until = None, seed: Seed = None, engine: EngineQ = None,
                     resolution: Resolution = None) -> Response:
         p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine, resolution=resolution)
-
-        def render(b: Bundle) -> dict:
-            out = msgspec.to_builtins(b.gatekeepers)
-            out["gatekeepers"] = out.pop("items")[:limit]
-            return out
-
-        return answer(state.analyses, graph, p, "gatekeepers", (limit,), GatekeepersAnswer, render)
+        return respond(state.analyses, graph, p, "gatekeepers", {"limit": limit})
 
     @get("/trusted-voices", operation_id="trustedVoices", responses=_responses(TrustedAnswer), sync_to_thread=True,
          summary="Accounts many distinct others converse with, across communities")
@@ -183,23 +160,18 @@ class AnalysisController(Controller):
                 since: Since = None, until: Until = None, seed: Seed = None, engine: EngineQ = None,
                 resolution: Resolution = None) -> Response:
         p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine, resolution=resolution)
-
-        def render(b: Bundle) -> dict:
-            out = msgspec.to_builtins(b.trusted)
-            out["voices"] = out["voices"][:limit]
-            return out
-
-        return answer(state.analyses, graph, p, "trusted-voices", (limit,), TrustedAnswer, render)
+        return respond(state.analyses, graph, p, "trusted-voices", {"limit": limit})
 
     @get("/castles", operation_id="castles", responses=_responses(CastlesAnswer), sync_to_thread=True,
          summary="Every community's castle score, its components as z-scores against a null model")
     def castles(self, state: State, graph: GraphPath, layers: Layers = None, since: Since = None,
                 until: Until = None, seed: Seed = None, engine: EngineQ = None, resolution: Resolution = None,
-                null_samples: Annotated[int | None, QueryParameter(description="degree-preserving rewirings (default 20)")] = None,
+                null_samples: Annotated[int | None, QueryParameter(
+                    description="degree-preserving rewirings (default 20; at most CASTLEGATE_MAX_NULL_SAMPLES)")] = None,
                 ) -> Response:
         p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine,
                         resolution=resolution, null_samples=null_samples)
-        return answer(state.analyses, graph, p, "castles", (), CastlesAnswer, lambda b: msgspec.to_builtins(b.castles))
+        return respond(state.analyses, graph, p, "castles")
 
     @get("/pods", operation_id="pods", responses=_responses(PodsAnswer), sync_to_thread=True,
          summary="Coordinated amplification: accounts that amplify the same object within tau seconds, repeatedly")
@@ -210,7 +182,7 @@ class AnalysisController(Controller):
              engine: EngineQ = None, resolution: Resolution = None) -> Response:
         p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine,
                         resolution=resolution, tau=tau, min_repeats=min_repeats)
-        return answer(state.analyses, graph, p, "pods", (), PodsAnswer, lambda b: msgspec.to_builtins(b.pods))
+        return respond(state.analyses, graph, p, "pods")
 
     @get("/polarization", operation_id="polarization", responses=_responses(PolarizationAnswer), sync_to_thread=True,
          summary="Graph-level polarization: modularity (raw and against a null model), assortativity, RWC, cross-community conversation")
@@ -218,21 +190,16 @@ class AnalysisController(Controller):
                      until: Until = None, seed: Seed = None, engine: EngineQ = None,
                      resolution: Resolution = None) -> Response:
         p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine, resolution=resolution)
-        return answer(state.analyses, graph, p, "polarization", (), PolarizationAnswer,
-                      lambda b: msgspec.to_builtins(b.polarization))
+        return respond(state.analyses, graph, p, "polarization")
 
-    @get("/accounts/{account:str}/diversity", operation_id="accountDiversity", responses=_responses(DiversityAnswer), sync_to_thread=True,
+    @get("/accounts/{account:str}/diversity", operation_id="accountDiversity", responses=_responses(DiversityAnswer),
+         sync_to_thread=True,
          summary="How diverse one account's listening (follows) and conversation are, across communities")
     def diversity(self, state: State, graph: GraphPath, account: AccountPath, layers: Layers = None,
                   since: Since = None, until: Until = None, seed: Seed = None, engine: EngineQ = None,
                   resolution: Resolution = None) -> Response:
         p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine, resolution=resolution)
-
-        def render(b: Bundle) -> dict:
-            _node(b, account)
-            return msgspec.to_builtins(account_diversity(b, account))
-
-        return answer(state.analyses, graph, p, "diversity", (account,), DiversityAnswer, render)
+        return respond(state.analyses, graph, p, "diversity", {"account": account})
 
     @post("/reach", operation_id="reach", responses=_responses(ReachAnswer), sync_to_thread=True, status_code=200,
           summary="Claimed vs de-duplicated vs conversational reach, and who supplies the claim")
@@ -244,41 +211,61 @@ class AnalysisController(Controller):
             raise InvalidInput([FieldError("accounts", "give accounts, objects or both")])
         p = params_from(layers=layers, since=data.since, until=data.until, seed=seed, engine=engine,
                         resolution=resolution)
-        analyses: Analyses = state.analyses
-
-        def render(b: Bundle) -> dict:
-            follows = analyses.store.events(graph, [Kind.FOLLOW], p.since, p.until)
-            result = reach(
-                list(b.events) + [e for e in _events(follows)],
-                analyses.store.followers(graph),
-                accounts=data.accounts or None,
-                objects=data.objects or None,
-                castle_members=b.castle_members,
-                pod_members=b.pod_members,
-            )
-            return msgspec.to_builtins(result)
-
-        args = (tuple(data.accounts or ()), tuple(data.objects or ()))
-        return answer(analyses, graph, p, "reach", args, ReachAnswer, render)
-
-
-def _events(rows):
-    from graph.analysis.events import Event
-
-    return (Event(*r) for r in rows)
+        # sorted and de-duplicated: the same question in another order is one cache entry
+        args = {"accounts": sorted(set(data.accounts)), "objects": sorted(set(data.objects))}
+        return respond(state.analyses, graph, p, "reach", args)
 
 
 @post("/v1/graphs/{graph:str}/analyses", operation_id="startAnalysis", tags=["analysis"],
       status_code=HTTP_202_ACCEPTED, sync_to_thread=True,
-      summary="Start (or find) a background analysis for these parameters")
+      summary="Start (or find) a background analysis of every graph-wide stage")
 def start_analysis(state: State, graph: GraphPath, data: JSONBody[AnalysisParams]) -> Response:
     """Answers 202 with the job; an identical job (same graph version and parameters)
     is returned instead of starting another, and a cached result gives a job that is
-    already done."""
-    return _accepted(state.analyses.submit(graph, data))
+    already done. When done, its links lead to the usual answers, already computed."""
+    return _accepted(state.analyses.start(graph, data, FULL))
 
 
-@get("/v1/analyses/{job:str}", operation_id="getAnalysis", tags=["analysis"],
+@get("/v1/analyses", operation_id="listAnalyses", tags=["analysis"], sync_to_thread=True,
+     summary="Analysis jobs, newest first")
+def list_analyses(
+    state: State,
+    graph: Annotated[str | None, QueryParameter(max_length=128, description="only this graph's jobs")] = None,
+    status: Annotated[str | None, QueryParameter(
+        description="queued, running, done, failed or cancelled", pattern="^(queued|running|done|failed|cancelled)$")] = None,
+    limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+    after: Annotated[str | None, QueryParameter(max_length=64, description="continue after this job (a page's last)")] = None,
+) -> JobsPage:
+    jobs = state.analyses.jobs.list(graph=graph, status=status, limit=limit + 1, after=after)
+    page, more = jobs[:limit], len(jobs) > limit
+    nxt = None
+    if more:
+        q = {k: v for k, v in (("graph", graph), ("status", status), ("limit", limit), ("after", page[-1].id)) if v}
+        nxt = f"/v1/analyses?{urlencode(q)}"
+    return JobsPage(jobs=[job_out(j) for j in page], next=nxt)
+
+
+@get("/v1/analyses/{job:str}", operation_id="getAnalysis", tags=["analysis"], sync_to_thread=True,
      summary="Status and progress of an analysis job; links to the results when done")
-async def get_analysis(state: State, job: Annotated[str, PathParameter(max_length=64)]) -> JobOut:
-    return job_out(state.analyses.job(job))
+def get_analysis(state: State, job: JobPath) -> JobOut:
+    return job_out(state.analyses.jobs.get(job))
+
+
+@get("/v1/analyses/{job:str}/result", operation_id="getAnalysisResult", tags=["analysis"], sync_to_thread=True,
+     summary="The answer a finished job computed (409 while it is not done)")
+def get_analysis_result(state: State, job: JobPath) -> Response:
+    """The same bytes the answer's own endpoint gives (for reach, the only way to read a
+    result computed in the background). 404 when it was evicted from the result cache
+    since: ask again."""
+    j = state.analyses.jobs.get(job)
+    if j.status != JobStatus.DONE:
+        raise HTTPException(status_code=409, detail=f"job {j.id} is {j.status}, not done")
+    return Response(content=state.analyses.result(j), media_type="application/json")
+
+
+@delete("/v1/analyses/{job:str}", operation_id="cancelAnalysis", tags=["analysis"], status_code=200,
+        sync_to_thread=True, summary="Cancel a queued or running job; its worker stops within seconds")
+def cancel_analysis(state: State, job: JobPath) -> JobOut:
+    """The job becomes ``cancelled`` at once; a running analysis is stopped (its process
+    killed) within a couple of seconds. A finished job is answered unchanged."""
+    return job_out(state.analyses.cancel(job))

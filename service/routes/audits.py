@@ -1,8 +1,7 @@
 """Scheduled diversity audits: /v1/graphs/{graph}/audits[/{audit}[/run|/runs|/deliveries]].
 
-Schedules live in the graph store; the scheduler (``service/scheduler.py``, inside
-``serve`` or ``castlegate worker``) runs them. These handlers only read and write the
-store and wake the local scheduler.
+Schedules live in the graph store; the scheduler (``service/scheduler.py``, in every
+worker process) runs them. These handlers only read and write the store.
 """
 
 from __future__ import annotations
@@ -22,7 +21,8 @@ from graph.audits import runner
 from graph.audits.model import Audit, AuditRun, Delivery
 from graph.audits.trend import trend
 from graph.errors import AccountNotFound, FieldError, InvalidInput, RunNotFound
-from service.answers import DiversityAnswer, RunOut, RunsPage, TrendOut
+from graph.analysis.answers import DiversityAnswer
+from service.answers import RunOut, RunsPage, TrendOut
 from service.deps import Store
 from service.routes.graphs import GraphPath
 from service.webhooks import url_problem
@@ -65,7 +65,6 @@ class AuditController(Controller):
         errors.check(lambda: _require_account(store, graph, data.account))
         errors.raise_any()
         audit = store.create_audit(audit)
-        _wake(state)
         return Response(audit_out(store, audit, generated_secret=generated), status_code=HTTP_201_CREATED,
                         headers={"Location": _base(audit)})
 
@@ -133,7 +132,6 @@ class AuditController(Controller):
         if calendar or resuming or pausing:
             fields["next_run_at"] = updated.next_run_at
         result = store.update_audit(graph, audit, fields)
-        _wake(state)
         return audit_out(store, result, generated_secret=generated)
 
     @delete("/{audit:str}", operation_id="deleteAudit", status_code=HTTP_204_NO_CONTENT, sync_to_thread=True,
@@ -146,7 +144,6 @@ class AuditController(Controller):
     def run_now(self, state: State, store: Store, graph: GraphPath, audit: AuditPath) -> Response[RunOut]:
         a = store.get_audit(graph, audit)
         run = store.queue_run(graph, audit, _clock(state).now(), secrets.token_hex(8))
-        _wake(state)
         return Response(run_out(a, run), status_code=HTTP_202_ACCEPTED,
                         headers={"Location": f"{_base(a)}/runs/{run.id}"})
 
@@ -298,8 +295,3 @@ def _new_secret() -> str:
 def _clock(state: State):
     return state.clock
 
-
-def _wake(state: State) -> None:
-    scheduler = state.get("scheduler")
-    if scheduler is not None:
-        scheduler.wake()

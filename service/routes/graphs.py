@@ -6,6 +6,7 @@ from typing import Annotated
 
 from anyio import to_thread
 from litestar import Controller, Request, delete, get, post
+from litestar.datastructures import State
 from litestar.params import JSONBody, PathParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
@@ -52,8 +53,11 @@ class GraphController(Controller):
         summary="Delete a graph and everything in it",
         sync_to_thread=True,
     )
-    def delete_graph(self, store: Store, graph: GraphPath) -> None:
+    def delete_graph(self, store: Store, state: State, graph: GraphPath) -> None:
+        """Its analysis jobs are cancelled (a running one stops within seconds) and its
+        cached results dropped."""
         store.delete_graph(graph)
+        state.analyses.graph_deleted(graph)
 
     @post(
         "/{graph:str}/accounts",

@@ -32,10 +32,25 @@ def demo_api(request, tmp_path_factory):
 
 
 def get(svc, path, **params):
+    """The answer, as a client gets it: 200 at once, or 202 and the job to follow."""
     with svc.client() as c:
         r = c.get(path, params=params)
+        if r.status_code == 202:
+            job = follow(c, r.headers["location"])
+            r = c.get(job["links"]["result"])
     assert r.status_code == 200, r.text
     return r.json()
+
+
+def follow(c, job_url: str, timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        job = c.get(job_url).json()
+        assert job["status"] in ("queued", "running", "done"), job
+        if job["status"] == "done":
+            return job
+        assert time.monotonic() < deadline, job
+        time.sleep(0.1)
 
 
 def test_communities_find_the_planted_groups(demo_api):
@@ -161,8 +176,9 @@ def test_bad_parameters_name_the_field(demo_api, params, field):
     assert r.json()["errors"][0]["field"] == field
 
 
-def test_large_graph_goes_to_a_job(tmp_path):
-    env = {"CASTLEGATE_DATA_DIR": str(tmp_path / "data"), "CASTLEGATE_ANALYSIS_SYNC_MAX": "10"}
+def test_a_miss_answers_202_with_the_job_and_the_job_leads_to_the_answer(tmp_path):
+    # no waiting at all: every miss is a job the client follows
+    env = {"CASTLEGATE_DATA_DIR": str(tmp_path / "data"), "CASTLEGATE_ANSWER_WAIT": "0"}
     assert castlegate("demo", env=env).returncode == 0
     svc = start_service(tmp_path, env)
     try:
@@ -170,22 +186,26 @@ def test_large_graph_goes_to_a_job(tmp_path):
             r = c.get("/v1/graphs/demo/castles", params={"seed": 5})
             assert r.status_code == 202
             job_url = r.headers["location"]
-            assert job_url == r.json()["links"]["self"]
-            deadline = time.monotonic() + 120
-            while True:
-                job = c.get(job_url).json()
-                assert job["status"] in ("queued", "running", "done"), job
-                if job["status"] == "done" or time.monotonic() > deadline:
-                    break
-                time.sleep(0.2)
-            assert job["status"] == "done" and job["progress"] == 1.0
-            assert job["links"]["castles"].startswith("/v1/graphs/demo/castles?")
-            done = c.get(job["links"]["castles"])
+            assert job_url == r.json()["links"]["self"] and r.json()["target"] == "castles"
+            job = follow(c, job_url)
+            assert job["progress"] == 1.0 and job["attempts"] == 1 and job["error"] is None
+            assert job["links"]["answer"].startswith("/v1/graphs/demo/castles?")
+            done = c.get(job["links"]["answer"])
             assert done.status_code == 200
             assert done.json()["manifest"]["graph_version"] == job["graph_version"]
-            # asking again for the same thing gives the same job, already done
+            assert done.content == c.get(job["links"]["result"]).content
+            # the same question again is the cached answer, not a new job
+            jobs = c.get("/v1/analyses", params={"graph": "demo"}).json()["jobs"]
+            assert c.get("/v1/graphs/demo/castles", params={"seed": 5}).status_code == 200
+            assert c.get("/v1/analyses", params={"graph": "demo"}).json()["jobs"] == jobs
+            # a full analysis: one job, and the usual answers are filed with it
+            full = c.post("/v1/graphs/demo/analyses", json={"seed": 5})
+            assert full.status_code == 202 and full.json()["target"] == "analysis"
+            job = follow(c, full.headers["location"])
             again = c.post("/v1/graphs/demo/analyses", json={"seed": 5})
             assert again.status_code == 202 and again.json()["id"] == job["id"]
+            for name in ("communities", "gatekeepers", "trusted-voices", "pods", "polarization"):
+                assert c.get(job["links"][name]).status_code == 200, name
             assert c.get("/v1/analyses/nope").status_code == 404
     finally:
         svc.stop()

@@ -3,7 +3,7 @@ stores, with real webhook receivers on 127.0.0.1.
 
 The services read time from a clock file (``CASTLEGATE_CLOCK=file:...``) that the test
 moves: a schedule's hour comes when the test says so, not after a sleep. The waits below
-are for the service to notice (its scheduler ticks every 0.1 s in real time)."""
+are for the service to notice (its worker's scheduler ticks every 0.1 s in real time)."""
 
 from __future__ import annotations
 
@@ -66,10 +66,11 @@ def eventually(probe, timeout: float = 60.0, what: str = "condition"):
 
 
 def ticked(svc, at: datetime) -> None:
-    """Waits until the service's scheduler completed a tick at clock time ``at`` or later."""
+    """Waits until the service's worker reported a scheduler tick at clock time ``at`` or
+    later (the roll-call in /ready)."""
     def probe():
-        s = svc.client().get("/ready").json()["scheduler"]
-        return s["last_tick"] is not None and datetime.fromisoformat(s["last_tick"]) >= at
+        workers = svc.client().get("/ready").json()["queue"]["workers"]
+        return any(w["last_tick"] is not None and datetime.fromisoformat(w["last_tick"]) >= at for w in workers)
     eventually(probe, what=f"a scheduler tick at {at}")
 
 
@@ -274,8 +275,8 @@ def test_history_pages_and_bad_paging(api):
 
 
 def test_an_edit_does_not_skip_a_due_slot(tmp_path):
-    """With no scheduler running (API-only process), a due audit waits; editing it (even a
-    no-op resume) must not move its due slot away."""
+    """With no scheduler running (workers with CASTLEGATE_SCHEDULER=off), a due audit waits;
+    editing it (even a no-op resume) must not move its due slot away."""
     clock = FileClock(tmp_path / "clock")
     clock.set(T0)
     env = {"CASTLEGATE_CLOCK": f"file:{clock.path}", "CASTLEGATE_SCHEDULER": "off",

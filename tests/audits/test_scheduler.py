@@ -19,7 +19,8 @@ from graph.audits.model import Audit
 from graph.audits.signing import verify
 from graph.demo import demo_network
 from graph.model import Interaction, Kind
-from service.jobs import Analyses
+from graph.jobs.sqlite import SqliteJobStore
+from graph.usecases.audit_run import inline
 from service.scheduler import Scheduler, SchedulerConfig
 
 T0 = datetime(2026, 1, 5, 5, 0, tzinfo=timezone.utc)  # a Monday
@@ -35,10 +36,25 @@ def demo(store, graph_id):
     return store, graph_id
 
 
+_results: list[SqliteJobStore] = []
+
+
+@pytest.fixture(autouse=True)
+def results(tmp_path):
+    """The result cache the test's schedulers share (a file in the test's folder)."""
+    c = SqliteJobStore(tmp_path / "jobs.sqlite")
+    _results.append(c)
+    yield c
+    _results.remove(c)
+    c.close()
+
+
 def make_scheduler(store, graph, clock, **config) -> Scheduler:
+    """A scheduler whose runs compute the diversity answer in this process (as
+    ``castlegate worker --once`` does)."""
     config = {"webhook_timeout": 5.0, "allow_private": True} | config  # the receivers are on 127.0.0.1
     cfg = SchedulerConfig(graphs=(graph,), **config)
-    return Scheduler(store, clock, Analyses(store).compute, cfg)
+    return Scheduler(store, clock, inline(store, _results[-1]), cfg)
 
 
 def new_audit(store, graph, clock, account="north-00", url=None, **kw) -> Audit:

@@ -1,5 +1,5 @@
-"""``castlegate worker``: the scheduler apart from the API, as a deployment with
-``CASTLEGATE_SCHEDULER=off`` API processes runs it."""
+"""``castlegate worker --once``: the audits due now, for cron-driven set-ups, beside an
+API-only process (no worker of its own)."""
 
 from __future__ import annotations
 
@@ -23,10 +23,10 @@ def test_worker_once_runs_what_the_api_scheduled(kind, tmp_path, graph_id, recei
         env |= request.getfixturevalue("neo4j_server").env
     assert castlegate("demo", "--graph", graph_id, env=env).returncode == 0
     hook = receivers()
-    api = start_service(tmp_path, env | {"CASTLEGATE_SCHEDULER": "off"})
+    api = start_service(tmp_path, env | {"CASTLEGATE_EMBEDDED_WORKER": "off"})
     try:
         with api.client() as c:
-            assert c.get("/ready").json()["scheduler"]["running"] is False
+            assert c.get("/ready").json()["queue"]["workers"] == []
             r = c.post(f"/v1/graphs/{graph_id}/audits", json={
                 "account": "bridge-ns", "cron": "0 9 * * MON", "webhook": {"url": hook.url, "secret": "s" * 20}})
             assert r.status_code == 201, r.text

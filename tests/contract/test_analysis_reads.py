@@ -43,7 +43,7 @@ def edge_rows(table):
 def test_edge_table_holds_every_interaction(store, graph_id):
     store.create_graph(graph_id)
     store.add_interactions(graph_id, BATCH)
-    table = store.edge_table(graph_id, [Kind.REPLY, Kind.REPOST])
+    table = store.read_snapshot(graph_id, edge_kinds=[Kind.REPLY, Kind.REPOST]).table
     assert sorted(table.nodes) == ["a", "b", "c", "d"]
     assert sorted(table.kinds) == ["reply", "repost"]
     src, dst, at = table.kinds["reply"]
@@ -60,15 +60,15 @@ def test_edge_table_holds_every_interaction(store, graph_id):
 def test_time_window_is_half_open(store, graph_id):
     store.create_graph(graph_id)
     store.add_interactions(graph_id, BATCH)
-    rows = edge_rows(store.edge_table(graph_id, [Kind.REPLY], T0 + timedelta(minutes=5), T0 + timedelta(minutes=60)))
+    rows = edge_rows(store.read_snapshot(graph_id, edge_kinds=[Kind.REPLY], since=T0 + timedelta(minutes=5), until=T0 + timedelta(minutes=60)).table)
     assert rows == [("a", "b", "reply", 1, ms(10), ms(10)), ("b", "a", "reply", 1, ms(5), ms(5))]
-    assert store.edge_table(graph_id, []).kinds == {}
+    assert store.read_snapshot(graph_id, edge_kinds=[]).table.kinds == {}
 
 
 def test_events_in_time_order(store, graph_id):
     store.create_graph(graph_id)
     store.add_interactions(graph_id, BATCH)
-    got = list(store.events(graph_id, [Kind.REPOST, Kind.FOLLOW]))
+    got = list(store.read_snapshot(graph_id, edge_kinds=[], event_kinds=[Kind.REPOST, Kind.FOLLOW]).events)
     assert got == [
         ("e4", "repost", "c", "a", ms(20), "post-1"),
         ("e5", "repost", "d", "a", ms(21), "post-1"),
@@ -80,4 +80,4 @@ def test_followers(store, graph_id):
     store.create_graph(graph_id)
     store.add_interactions(graph_id, BATCH)
     store.upsert_accounts(graph_id, [Account(id="a", followers=5000), Account(id="c", followers=12)])
-    assert store.followers(graph_id) == {"a": 5000, "c": 12}
+    assert store.read_snapshot(graph_id, edge_kinds=[], followers=True).followers == {"a": 5000, "c": 12}

@@ -8,7 +8,7 @@ import pytest
 
 from graph.errors import IngestConflict
 from graph.ingest.formats import read_records
-from graph.ingest.importer import import_records
+from graph.usecases.ingest import import_records
 from graph.model import Interaction
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "formats"
