@@ -594,7 +594,8 @@ class LocalNeo4j:
             # Re-running set-initial-password before the first start simply
             # overwrites the pending one, so reuse a stored password if a
             # previous first start got this far and then failed.
-            password = existing.password if existing else secrets.token_urlsafe(24)
+            # hex: a password starting with '-' would be read as an option by neo4j-admin
+            password = existing.password if existing else secrets.token_hex(24)
             self._set_initial_password(java, password)
         creds = Credentials(uri=cfg.uri, user=NEO4J_USER, password=password)
         _write_private_json(cfg.credentials_file, asdict(creds))
