@@ -228,3 +228,36 @@ def test_empty_graph(eng):
     assert eng.pagerank(3, e, e, np.zeros(0)).tolist() == pytest.approx([1 / 3] * 3)
     assert eng.betweenness(3, e, e).tolist() == [0, 0, 0]
     assert eng.coreness(3, e, e).tolist() == [0, 0, 0]
+
+
+@pytest.mark.parametrize("eng", [REF, FAST], ids=lambda e: e.name)
+def test_no_nodes(eng):
+    """A window that holds nothing (``until`` before the first interaction): every method
+    answers for zero nodes instead of failing the whole analysis."""
+    e, z = np.zeros(0, dtype=np.int64), np.zeros(0)
+    assert eng.louvain(0, e, e, z).tolist() == []
+    assert eng.pagerank(0, e, e, z).tolist() == []
+    assert [x.tolist() for x in eng.hits(0, e, e, z)] == [[], []]
+    assert eng.betweenness(0, e, e).tolist() == []
+    assert eng.constraint(0, e, e, z).tolist() == []
+    assert eng.effective_size(0, e, e).tolist() == []
+    assert eng.coreness(0, e, e).tolist() == []
+
+
+def test_hits_of_many_separate_replies():
+    """81 one-off replies between 162 accounts (what a fuzzed window held): the leading
+    singular value is shared by 81 vectors and ARPACK may give up ("No shifts could be
+    applied", always for scipy's, now and then for igraph's: its start vector is random).
+    Both engines answer. The reference answers as Kleinberg's iteration does: every replier
+    the same hub score, every replied-to account the same authority. The fast engine's
+    ARPACK, when it succeeds, may pick any vector of that shared space: still a hub score
+    on the repliers alone, summing to 1."""
+    k = 81
+    src, dst = np.arange(0, 2 * k, 2), np.arange(1, 2 * k, 2)
+    hub, auth = REF.hits(2 * k + 3, src, dst, np.ones(k))
+    assert hub[src] == pytest.approx(np.full(k, 1 / k)) and auth[dst] == pytest.approx(np.full(k, 1 / k))
+    assert hub[dst].sum() == 0 and auth[src].sum() == 0 and hub[-3:].sum() == 0
+    for repeat in range(10):
+        hub, auth = FAST.hits(2 * k + 3, src, dst, np.ones(k))
+        assert hub.sum() == pytest.approx(1) and auth.sum() == pytest.approx(1)
+        assert (hub >= 0).all() and hub[src].sum() == pytest.approx(1) and auth[dst].sum() == pytest.approx(1)

@@ -56,6 +56,7 @@ import igraph
 import networkit as nk
 import numpy as np
 
+from graph.analysis.engines.hits import hits_by_iteration
 from graph.analysis.engines.reference import _renumber
 
 __all__ = ["FastEngine"]
@@ -156,8 +157,15 @@ class FastEngine:
         with warnings.catch_warnings():
             # igraph warns when many scores are 0 (nodes with no in- or out-links): expected
             warnings.simplefilter("ignore", RuntimeWarning)
-            hub = np.asarray(g.hub_score(weights=ww), dtype=np.float64)
-            auth = np.asarray(g.authority_score(weights=ww), dtype=np.float64)
+            try:
+                hub = np.asarray(g.hub_score(weights=ww), dtype=np.float64)
+                auth = np.asarray(g.authority_score(weights=ww), dtype=np.float64)
+            except igraph.InternalError:
+                hub = auth = np.zeros(n)
+        if not (hub.sum() > 0 and auth.sum() > 0):
+            # ARPACK gave up (a leading singular value shared by many vectors) or returned
+            # nothing usable: Kleinberg's iteration decides
+            return hits_by_iteration(n, src, dst, w)
         return hub / hub.sum(), auth / auth.sum()
 
     def betweenness(self, n, src, dst, k=None, seed=0):

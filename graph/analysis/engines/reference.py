@@ -26,6 +26,9 @@ from importlib import metadata
 
 import networkx as nx
 import numpy as np
+from scipy.sparse.linalg import ArpackError
+
+from graph.analysis.engines.hits import hits_by_iteration
 
 __all__ = ["ReferenceEngine"]
 
@@ -151,7 +154,11 @@ class ReferenceEngine:
             # no link, no eigenvector: every node is equally (un)important
             u = np.full(n, 1.0 / n)
             return u, u.copy()
-        hubs, auth = nx.hits(_directed(n, src, dst, w), max_iter=10000, tol=1e-12)
+        try:
+            hubs, auth = nx.hits(_directed(n, src, dst, w), max_iter=10000, tol=1e-12)
+        except ArpackError:
+            # a leading singular value shared by many vectors: Kleinberg's iteration decides
+            return hits_by_iteration(n, src, dst, w)
         return _array(hubs, n), _array(auth, n)
 
     def betweenness(self, n, src, dst, k=None, seed=0):
@@ -162,10 +169,14 @@ class ReferenceEngine:
         return _array(b, n)
 
     def constraint(self, n, src, dst, w):
+        if n == 0:  # networkx: "Graph has no nodes or edges"
+            return np.zeros(0)
         return _array(nx.constraint(_undirected(n, src, dst, w), weight="weight"), n)
 
     def effective_size(self, n, src, dst):
         g = _undirected(n, src, dst)
+        if n == 0:
+            return np.zeros(0)
         if n <= _DENSE_MAX_NODES:
             return _array(nx.effective_size(g), n)
         # networkx 3.6 cannot do large graphs: for all nodes it ends in a dense n x n
