@@ -36,10 +36,11 @@ import msgspec
 from graph.audits import runner
 from graph.audits.clock import Clock
 from graph.audits.model import AuditRun, Delivery, DeliveryAttempt, DeliveryStatus
-from graph.errors import NotFound
+from graph.errors import NotFound, StoreUnavailable
 from graph.store.port import AuditStore
 from graph.usecases import audit_run
 from service import webhooks
+from service.secrets import SecretBox, SecretUnreadable, is_encrypted, secret_box
 from service.settings import Settings
 
 log = logging.getLogger("castlegate.scheduler")
@@ -63,6 +64,9 @@ class SchedulerConfig:
     delivery_threads: int = 8
     #: deliver to private, loopback and link-local addresses
     allow_private: bool = False
+    #: opens the webhook secrets the store keeps encrypted (``service.secrets``); None:
+    #: only plaintext secrets can be read (an encrypted one fails the attempt)
+    secret_box: SecretBox | None = None
 
 
 def backoff(failed_attempts: int, base: timedelta, cap: timedelta) -> timedelta:
@@ -204,6 +208,12 @@ class Scheduler:
                 return  # deleted meanwhile, with its runs
             try:
                 outcome = audit_run.execute(audit, self.diversity_for)
+            except StoreUnavailable as e:
+                # an outage is not the run's fault: it is not finished, its lease runs out
+                # and it is run again (its slot keeps its one run)
+                log.warning("store unavailable during an audit run; it is run again after its lease",
+                            extra={"run": run.id, "audit": run.audit, "error": str(e)})
+                return
             except Exception as e:  # recorded on the run; the scheduler goes on
                 log.warning("audit run failed", extra={"run": run.id, "audit": run.audit, "error": str(e)},
                             exc_info=not isinstance(e, audit_run.RunFailed))
@@ -268,7 +278,15 @@ class Scheduler:
                                       error=f"not sent: the audit's webhook was {reason}", delivered=False)
             self.store.record_attempt(d.id, self.owner, attempt, status=DeliveryStatus.CANCELLED, next_attempt_at=None)
             return
-        attempt = webhooks.send(d, audit.webhook_secret, now, cfg.webhook_timeout, allow_private=cfg.allow_private)
+        try:
+            secret = self._secret(audit.webhook_secret)
+        except SecretUnreadable as e:
+            # never sent unsigned; retried, in case the operator gives the key back
+            log.error("webhook secret unreadable; not sent", extra={"delivery": d.id, "audit": d.audit, "error": str(e)})
+            attempt = DeliveryAttempt(number=len(d.attempts) + 1, at=now, duration_ms=0.0, error="error",
+                                      delivered=False)
+        else:
+            attempt = webhooks.send(d, secret, now, cfg.webhook_timeout, allow_private=cfg.allow_private)
         if attempt.delivered:
             status, next_at = DeliveryStatus.DELIVERED, None
         elif attempt.number >= cfg.webhook_max_attempts:
@@ -281,6 +299,18 @@ class Scheduler:
         log.info("webhook attempt", extra={"delivery": d.id, "attempt": attempt.number,
                                            "status_code": attempt.status_code, "outcome": status})
 
+    def _secret(self, stored: str | None) -> str | None:
+        """The webhook secret as stored (a Fernet token, or plaintext from before
+        encryption) in the clear. Raises ``SecretUnreadable``."""
+        if not stored:
+            return None
+        box = self.config.secret_box
+        if box is None:
+            if is_encrypted(stored):
+                raise SecretUnreadable("the secret is encrypted and this scheduler has no key")
+            return stored
+        return box.decrypt(stored)
+
 
 def config_from(settings: Settings) -> SchedulerConfig:
     graphs = tuple(g.strip() for g in (settings.scheduler_graphs or "").split(",") if g.strip())
@@ -288,7 +318,7 @@ def config_from(settings: Settings) -> SchedulerConfig:
         poll=settings.scheduler_poll, graphs=graphs or None, run_lease=timedelta(seconds=settings.audit_lease),
         webhook_timeout=settings.webhook_timeout, webhook_max_attempts=settings.webhook_max_attempts,
         webhook_backoff=timedelta(seconds=settings.webhook_backoff),
-        allow_private=settings.webhook_allow_private,
+        allow_private=settings.webhook_allow_private, secret_box=secret_box(settings),
     )
 
 

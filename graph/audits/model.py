@@ -53,7 +53,9 @@ class Audit(msgspec.Struct, frozen=True, kw_only=True):
     #: the analysis every run is cut from (layers, seed, engine, resolution, ...)
     params: AnalysisParams = AnalysisParams()
     webhook_url: str | None = None
-    #: kept to sign deliveries; never leaves the service after creation
+    #: kept to sign deliveries; never leaves the service after creation. The service
+    #: stores it encrypted (``fernet:<token>``, ``service.secrets``); a value without that
+    #: prefix is a plaintext secret from before, still used as it is
     webhook_secret: str | None = None
     paused: bool = False
     created_at: datetime

@@ -6,14 +6,17 @@ worker process) runs them. These handlers only read and write the store.
 
 from __future__ import annotations
 
+import base64
 import secrets
 from datetime import datetime, timezone
 from typing import Annotated
 
 import msgspec
 from litestar import Controller, Response, delete, get, patch, post
-from litestar.datastructures import State
-from litestar.params import JSONBody, PathParameter, QueryParameter
+from litestar.datastructures import ResponseHeader, State
+from litestar.di import NamedDependency
+from litestar.exceptions import HTTPException
+from litestar.params import PathParameter, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from graph.analysis.params import AnalysisParams
@@ -24,13 +27,19 @@ from graph.errors import AccountNotFound, FieldError, InvalidInput, RunNotFound
 from graph.analysis.answers import DiversityAnswer
 from service.answers import RunOut, RunsPage, TrendOut
 from service.deps import Store
+from service.openapi import json_body, problems
 from service.routes.graphs import GraphPath
-from service.webhooks import url_problem
+from service.secrets import SecretUnreadable, secret_box
+from service.webhooks import public_error, url_problem
 from service.wire import AuditCreate, AuditOut, AuditPatch, DeliveryOut, RunSummary, WebhookOut
 
 AuditPath = Annotated[str, PathParameter(description="audit id", max_length=64)]
 RunPath = Annotated[str, PathParameter(description="run id", max_length=64)]
 Limit = Annotated[int, QueryParameter(ge=1, le=1000, description="at most this many")]
+_LOCATION = ResponseHeader(name="Location", documentation_only=True, required=True, description="the new audit")
+_INVALID = ("invalid input, every bad field named: the schedule (every: an ISO 8601 duration; cron: five fields;"
+            " timezone: an IANA name; start), layers, engine, an account the graph does not hold, a webhook URL"
+            " castlegate does not send to")
 
 _decode_result = msgspec.json.Decoder(DiversityAnswer).decode
 
@@ -40,29 +49,36 @@ class AuditController(Controller):
     tags = ["audits"]
 
     @post("/", operation_id="createAudit", status_code=HTTP_201_CREATED, sync_to_thread=True,
+          **json_body(AuditCreate), response_headers=[_LOCATION],
+          responses=problems({409: "the graph has CASTLEGATE_MAX_AUDITS_PER_GRAPH audits already",
+                              422: _INVALID}),
           summary="Schedule a diversity audit of one account")
-    def create(self, state: State, store: Store, graph: GraphPath, data: JSONBody[AuditCreate]) -> Response[AuditOut]:
+    def create(self, state: State, store: Store, graph: GraphPath, payload: NamedDependency[AuditCreate]) -> Response[AuditOut]:
         """Runs every ``every`` (ISO 8601 duration; the first run is at ``start``, by
         default at once) or on ``cron``, in ``timezone``. With a ``webhook``, every
         finished run is POSTed there, signed with the webhook's ``secret``; a secret
         castlegate generates is shown in this answer only, and never again."""
         now = _clock(state).now()
         store.get_graph(graph)  # 404 before any 422
+        limit = state.settings.max_audits
+        if len(store.list_audits(graph)) >= limit:
+            raise HTTPException(status_code=409, detail=f"graph {graph!r} has {limit} audits already"
+                                                         " (CASTLEGATE_MAX_AUDITS_PER_GRAPH); delete one first")
         errors = _Errors()  # every bad field in one answer, not one per attempt
-        params = errors.check(lambda: _params(data.layers, data.seed, data.engine, data.resolution))
+        params = errors.check(lambda: _params(payload.layers, payload.seed, payload.engine, payload.resolution))
         secret = None
         generated = None
-        if data.webhook is not None:
-            errors.check(lambda: _check_url(state, data.webhook.url))
-            secret = data.webhook.secret or (generated := _new_secret())
+        if payload.webhook is not None:
+            errors.check(lambda: _check_url(state, payload.webhook.url))
+            secret = _seal(state, payload.webhook.secret or (generated := _new_secret()))
         audit = Audit(
-            id=secrets.token_hex(8), graph=graph, account=data.account, every=data.every, cron=data.cron,
-            timezone=data.timezone, start=data.start, params=params or AnalysisParams(),
-            webhook_url=data.webhook.url if data.webhook else None, webhook_secret=secret,
-            paused=data.paused, created_at=now, updated_at=now,
+            id=secrets.token_hex(8), graph=graph, account=payload.account, every=payload.every, cron=payload.cron,
+            timezone=payload.timezone, start=payload.start, params=params or AnalysisParams(),
+            webhook_url=payload.webhook.url if payload.webhook else None, webhook_secret=secret,
+            paused=payload.paused, created_at=now, updated_at=now,
         )
         audit = errors.check(lambda: _with_next_run(audit, now))
-        errors.check(lambda: _require_account(store, graph, data.account))
+        errors.check(lambda: _require_account(store, graph, payload.account))
         errors.raise_any()
         audit = store.create_audit(audit)
         return Response(audit_out(store, audit, generated_secret=generated), status_code=HTTP_201_CREATED,
@@ -76,10 +92,11 @@ class AuditController(Controller):
     def get_audit(self, store: Store, graph: GraphPath, audit: AuditPath) -> AuditOut:
         return audit_out(store, store.get_audit(graph, audit))
 
-    @patch("/{audit:str}", operation_id="updateAudit", sync_to_thread=True,
+    @patch("/{audit:str}", operation_id="updateAudit", sync_to_thread=True, **json_body(AuditPatch),
+           responses=problems({422: _INVALID}),
            summary="Pause, resume, re-schedule or re-target an audit")
     def update(self, state: State, store: Store, graph: GraphPath, audit: AuditPath,
-               data: JSONBody[AuditPatch]) -> AuditOut:
+               payload: NamedDependency[AuditPatch]) -> AuditOut:
         """``{"paused": true}`` stops the runs; ``{"paused": false}`` resumes from the next
         slot (slots missed while paused are not run). A new ``every``/``cron``/
         ``timezone``/``start`` takes effect from the next slot after now. A webhook that
@@ -89,29 +106,32 @@ class AuditController(Controller):
         errors = _Errors()
         changes: dict = {}
         for name in ("account", "every", "cron", "timezone", "start", "paused"):
-            value = getattr(data, name)
+            value = getattr(payload, name)
             if value is not msgspec.UNSET:
                 changes[name] = value
-        if data.every is not msgspec.UNSET and data.every is not None and data.cron is msgspec.UNSET:
+        if payload.every is not msgspec.UNSET and payload.every is not None and payload.cron is msgspec.UNSET:
             changes["cron"] = None
-        if data.cron is not msgspec.UNSET and data.cron is not None and data.every is msgspec.UNSET:
+        if payload.cron is not msgspec.UNSET and payload.cron is not None and payload.every is msgspec.UNSET:
             changes["every"] = None
         p = current.params
-        if any(getattr(data, n) is not msgspec.UNSET for n in ("layers", "seed", "engine", "resolution")):
+        if any(getattr(payload, n) is not msgspec.UNSET for n in ("layers", "seed", "engine", "resolution")):
             changes["params"] = errors.check(lambda: _params(
-                p.layers if data.layers is msgspec.UNSET else data.layers,
-                p.seed if data.seed is msgspec.UNSET else data.seed,
-                p.engine if data.engine is msgspec.UNSET else data.engine,
-                p.resolution if data.resolution is msgspec.UNSET else data.resolution,
+                p.layers if payload.layers is msgspec.UNSET else payload.layers,
+                p.seed if payload.seed is msgspec.UNSET else payload.seed,
+                p.engine if payload.engine is msgspec.UNSET else payload.engine,
+                p.resolution if payload.resolution is msgspec.UNSET else payload.resolution,
             ))
         generated = None
-        if data.webhook is not msgspec.UNSET:
-            if data.webhook is None:
+        if payload.webhook is not msgspec.UNSET:
+            if payload.webhook is None:
                 changes |= {"webhook_url": None, "webhook_secret": None}
             else:
-                errors.check(lambda: _check_url(state, data.webhook.url))
-                secret = data.webhook.secret or current.webhook_secret or (generated := _new_secret())
-                changes |= {"webhook_url": data.webhook.url, "webhook_secret": secret}
+                errors.check(lambda: _check_url(state, payload.webhook.url))
+                # a kept secret is written again under the current key (re-encrypted,
+                # or encrypted for the first time if it was stored in the clear)
+                kept = errors.check(lambda: _open(state, current.webhook_secret)) if not payload.webhook.secret else None
+                secret = payload.webhook.secret or kept or (generated := _new_secret())
+                changes |= {"webhook_url": payload.webhook.url, "webhook_secret": _seal(state, secret)}
         updated = msgspec.structs.replace(current, **changes, updated_at=now)
         # only a real change of the calendar, a pause or a resume moves next_run_at: an
         # edit of anything else (or "paused": false on a running audit) must not skip a
@@ -148,13 +168,15 @@ class AuditController(Controller):
                         headers={"Location": f"{_base(a)}/runs/{run.id}"})
 
     @get("/{audit:str}/runs", operation_id="listAuditRuns", sync_to_thread=True,
+         responses=problems({422: "before is not an RFC 3339 time with a timezone, or after is no run of this audit"}),
          summary="The audit's history, newest first, each run with its full result and manifest")
     def list_runs(self, store: Store, graph: GraphPath, audit: AuditPath, limit: Limit = 20,
-                  before: Annotated[datetime | None, QueryParameter(description="only runs for slots before this time (RFC 3339)")] = None,
+                  before: Annotated[str | None, QueryParameter(
+                      format="date-time", description="only runs for slots before this time (RFC 3339)")] = None,
                   after: Annotated[str | None, QueryParameter(max_length=64, description="the runs after this run id, newest first: the `next` page")] = None,
                   ) -> RunsPage:
-        if before is not None and before.tzinfo is None:
-            raise InvalidInput([FieldError("before", "needs a timezone (RFC 3339)")])
+        if before is not None:
+            before = _rfc3339("before", before)
         a = store.get_audit(graph, audit)
         cursor = None
         if after is not None:
@@ -230,7 +252,10 @@ def run_out(a: Audit, r: AuditRun, *, deliveries: list[DeliveryOut] | None = Non
 
 
 def delivery_out(d: Delivery) -> DeliveryOut:
-    return DeliveryOut(id=d.id, run=d.run, url=d.url, event=d.event, status=d.status, attempts=d.attempts,
+    # an attempt's error is a category; ones recorded before held exception text
+    attempts = [x if public_error(x.error) == x.error else msgspec.structs.replace(x, error=public_error(x.error))
+                for x in d.attempts]
+    return DeliveryOut(id=d.id, run=d.run, url=d.url, event=d.event, status=d.status, attempts=attempts,
                        next_attempt_at=d.next_attempt_at, created_at=d.created_at)
 
 
@@ -264,6 +289,21 @@ def _check_url(state: State, url: str) -> None:
         raise InvalidInput([FieldError("webhook.url", problem)])
 
 
+def _seal(state: State, secret: str) -> str:
+    """The webhook secret as the store keeps it: encrypted (``service.secrets``)."""
+    return secret_box(state.settings).encrypt(secret)
+
+
+def _open(state: State, stored: str | None) -> str | None:
+    if not stored:
+        return None
+    try:
+        return secret_box(state.settings).decrypt(stored)
+    except SecretUnreadable:
+        raise InvalidInput([FieldError("webhook.secret", "the current secret cannot be read (the server's"
+                                       " secret key changed); give a new secret")]) from None
+
+
 def _require_account(store: Store, graph: str, account: str) -> None:
     # an audit of an account the graph has never seen would only ever fail
     try:
@@ -289,7 +329,24 @@ class _Errors:
 
 
 def _new_secret() -> str:
-    return "whsec_" + secrets.token_urlsafe(32)
+    # the Standard Webhooks form: receivers can hand it to that specification's libraries
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+
+
+def _rfc3339(field: str, value: str) -> datetime:
+    """A time in a query: RFC 3339 with its timezone (not a number of seconds, which the
+    framework's own reading would take)."""
+    try:
+        t = msgspec.convert(value, datetime)
+    except msgspec.ValidationError:
+        raise InvalidInput([FieldError(field, "an RFC 3339 time, e.g. 2026-01-01T00:00:00Z")]) from None
+    if t.tzinfo is None:
+        raise InvalidInput([FieldError(field, "needs a timezone (RFC 3339)")])
+    try:
+        t.astimezone(timezone.utc)  # the store reads it in UTC, where 0001-01-01T00:00+01:00 is no time
+    except OverflowError:
+        raise InvalidInput([FieldError(field, "out of range: a time between the years 1 and 9999 in UTC")]) from None
+    return t
 
 
 def _clock(state: State):

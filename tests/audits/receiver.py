@@ -3,6 +3,8 @@ request and answers from a script."""
 
 from __future__ import annotations
 
+import socket
+import ssl
 import threading
 import time
 from dataclasses import dataclass
@@ -20,11 +22,16 @@ class Received:
 class Receiver:
     """``script`` lists the answers to successive requests: an HTTP status, ``"hang"``
     (hold the request until ``release()``) or ``"trickle"`` (send the answer's head a
-    byte every 0.1 s for 20 s); after the script, every request gets 204."""
+    byte every 0.1 s for 20 s); after the script, every request gets 204.
 
-    def __init__(self, script=()) -> None:
+    ``tls``: an ``ssl.SSLContext`` (server side) makes it an https receiver; the TLS server
+    names clients asked for are kept in ``server_names``. ``host``: the address it listens
+    on (another loopback address, or ``::1``)."""
+
+    def __init__(self, script=(), *, tls: ssl.SSLContext | None = None, host: str = "127.0.0.1") -> None:
         self.script = list(script)
         self.requests: list[Received] = []
+        self.server_names: list[str | None] = []
         self.hanging = 0
         self._released = threading.Event()
         self._cond = threading.Condition()
@@ -72,9 +79,22 @@ class Receiver:
             def log_message(self, *args) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+
+        class Server(ThreadingHTTPServer):
+            address_family = family
+
+        self.server = Server((host, 0), Handler)
         self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.port = self.server.server_address[1]
+        if tls is not None:
+            def sni(sock, name, ctx) -> None:
+                self.server_names.append(name)
+
+            tls.sni_callback = sni
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+        shown = f"[{host}]" if ":" in host else host
+        self.url = f"{'https' if tls else 'http'}://{shown}:{self.port}/hook"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self._thread.start()
 

@@ -196,7 +196,7 @@ def test_a_receiver_failing_twice_gets_three_recorded_attempts(demo, receivers):
     [d] = store.list_deliveries(g, a.id)
     assert [(x.number, x.status_code, x.delivered) for x in d.attempts] == [(1, 500, False), (2, 503, False), (3, 200, True)]
     assert [x.at for x in d.attempts] == [T0, T0 + timedelta(seconds=10), T0 + timedelta(seconds=30)]
-    assert d.attempts[0].error == "HTTP 500"
+    assert d.attempts[0].error == "http 500"
     assert (d.status, d.next_attempt_at) == ("delivered", None)
     # one delivery, three tries of the same bytes, each freshly signed
     assert {r.headers["x-castlegate-delivery"] for r in reqs} == {d.id}
@@ -321,7 +321,7 @@ def test_a_receiver_that_does_not_answer_in_time_is_retried(demo, receivers):
         step(s)  # the run
         step(s)  # attempt 1: no answer within the timeout
         [d] = store.list_deliveries(g, a.id)
-        assert [(x.status_code, x.error, x.delivered) for x in d.attempts] == [(None, "no answer within 0.5 s", False)]
+        assert [(x.status_code, x.error, x.delivered) for x in d.attempts] == [(None, "timeout", False)]
         assert d.attempts[0].duration_ms >= 500
         assert d.next_attempt_at == T0 + timedelta(seconds=10)
         clock.advance(timedelta(seconds=10))
@@ -344,7 +344,7 @@ def test_a_receiver_trickling_its_answer_is_cut_off_at_the_timeout(demo, receive
         s.stop()
     [d] = store.list_deliveries(g, a.id)
     [attempt] = d.attempts
-    assert (attempt.error, attempt.delivered, d.status) == ("no answer within 1 s", False, "pending")
+    assert (attempt.error, attempt.delivered, d.status) == ("timeout", False, "pending")
     assert 1000 <= attempt.duration_ms < 3000
 
 
@@ -357,8 +357,7 @@ def test_private_addresses_are_refused_unless_allowed(demo, receivers):
     finally:
         s.stop()
     [d] = store.list_deliveries(g, a.id)
-    assert d.attempts[0].error == ("not sent: 127.0.0.1 resolves to 127.0.0.1, a private address"
-                                   " (CASTLEGATE_WEBHOOK_ALLOW_PRIVATE is off)")
+    assert d.attempts[0].error == "blocked"  # the reason is in the log, not shown to clients
     assert hook.requests == []
 
 
@@ -378,7 +377,7 @@ def test_pending_deliveries_of_a_removed_webhook_are_cancelled(demo, receivers):
     [d] = store.list_deliveries(g, a.id)
     assert d.status == "cancelled" and d.next_attempt_at is None
     assert [(x.status_code, x.error) for x in d.attempts] == [
-        (500, "HTTP 500"), (None, "not sent: the audit's webhook was removed")]
+        (500, "http 500"), (None, "not sent: the audit's webhook was removed")]
     assert len(hook.requests) == 1  # and never unsigned
 
 
