@@ -36,7 +36,7 @@ MAX_ID_LENGTH = 512
 
 # Control characters (C0, DEL, C1) are refused in every string: they break logs, CSV
 # exports and terminals, and no platform id contains them.
-_PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f]*$"
+_PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f]*$(?!\n)"
 
 #: An id of a graph's account, interaction or post: 1..512 printable characters.
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ID_LENGTH, pattern=_PRINTABLE)]

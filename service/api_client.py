@@ -22,8 +22,9 @@ def ndjson(items: Sequence[msgspec.Struct]) -> bytes:
 class ApiStore:
     kind = "api"
 
-    def __init__(self, base_url: str, *, timeout: float = 300.0) -> None:
-        self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout)
+    def __init__(self, base_url: str, *, api_key: str | None = None, timeout: float = 300.0) -> None:
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout, headers=headers)
 
     def close(self) -> None:
         self._http.close()
@@ -53,6 +54,9 @@ class ApiStore:
         except ValueError:
             body = {"detail": r.text[:500]}
         errors = body.get("errors") or []
+        if r.status_code in (401, 403):
+            raise StoreUnavailable(f"HTTP {r.status_code} from {r.url}: {body.get('detail', '')}"
+                                   " (set CASTLEGATE_API_KEY to a key with the write scope)")
         if r.status_code == 404:
             raise GraphNotFound(graph)
         if r.status_code == 409 and errors:

@@ -1,8 +1,14 @@
 """Streaming records into a store in batches: the code behind ``castlegate ingest`` and the
-import route.
+import route (``POST /v1/graphs/{graph}/imports``).
 
-Each batch is one store transaction. An interrupted import has committed whole batches only,
-so running it again adds exactly what is missing: the rest counts as duplicates.
+Records are written as they are read, a batch at a time, so an import of any size needs
+memory for one batch. What is atomic, precisely: a batch's interactions are one store
+transaction (all of them or none), and the accounts read since the previous batch are a
+second transaction right after it. A bad record, a conflicting id, a limit, a stop (the
+client of the import route went away) or a crash ends the import between transactions:
+the batches written before stay, the records of the batch in progress are not written. Ids
+are derived from the file, so running the same import again adds exactly what is missing
+(the rest counts as duplicates, and accounts are upserts).
 """
 
 from __future__ import annotations
@@ -15,12 +21,17 @@ from graph.errors import IngestConflict
 from graph.model import Account, Interaction
 from graph.store.port import GraphStore
 
-__all__ = ["ImportReport", "import_records", "DEFAULT_BATCH"]
+__all__ = ["ImportReport", "ImportStopped", "import_records", "DEFAULT_BATCH"]
 
 #: Interactions per transaction. Large enough that per-transaction costs (commit, fsync,
 #: round trips) are spread thin, small enough to stay far from Neo4j's transaction memory
 #: limits and to lose little work to an interruption.
 DEFAULT_BATCH = 10_000
+
+
+class ImportStopped(Exception):
+    """The caller asked the import to stop (``should_stop``); the batches written before
+    stay."""
 
 
 @dataclass
@@ -44,13 +55,18 @@ def import_records(
     *,
     batch_size: int = DEFAULT_BATCH,
     on_batch: Callable[[ImportReport], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> ImportReport:
-    """Writes ``records`` into ``graph`` in batches of ``batch_size`` interactions.
+    """Writes ``records`` into ``graph`` in batches of ``batch_size`` interactions, as they
+    are read (``records`` may be a stream of any length).
 
     Each batch's interactions are written before its accounts, so a batch refused for a
     conflict changes nothing. Raises ``IngestConflict`` with
     indexes counted from the start of the whole import, after the batches before it were
-    committed.
+    committed. ``should_stop`` is asked before each batch is written: when it says yes,
+    ``ImportStopped`` is raised and nothing more is written. Whatever ``records`` raises
+    (a bad record, a limit) passes through the same way: the batch being gathered is
+    dropped, those before it stay.
     """
     report = ImportReport()
     start = time.perf_counter()
@@ -60,6 +76,8 @@ def import_records(
 
     def flush() -> None:
         nonlocal offset
+        if should_stop is not None and should_stop():
+            raise ImportStopped(f"stopped after {report.batches} batch(es)")
         # interactions first: a refused batch (conflict) then leaves the accounts of that
         # batch untouched too
         if interactions:

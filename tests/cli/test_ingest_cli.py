@@ -47,15 +47,20 @@ def test_unknown_format_and_missing_file(tmp_path):
 def test_ingest_through_a_running_api(tmp_path):
     svc = start_service(tmp_path)
     try:
+        # without a key the API refuses, and the CLI says what to set
         r = castlegate("ingest", str(FIXTURES / "x_v2_page.json"), "--format", "x-v2", "--graph", "xg",
                        "--api", svc.url)
+        assert r.returncode != 0 and "CASTLEGATE_API_KEY" in r.stderr
+        key = {"CASTLEGATE_API_KEY": svc.token}
+        r = castlegate("ingest", str(FIXTURES / "x_v2_page.json"), "--format", "x-v2", "--graph", "xg",
+                       "--api", svc.url, env=key)
         assert r.returncode == 0, r.stderr
         new, _ = counts(r.stderr)
         with svc.client() as c:
             info = c.get("/v1/graphs/xg").json()
         assert new > 0 and sum(info["interactions"].values()) == new
         again = castlegate("ingest", str(FIXTURES / "x_v2_page.json"), "--format", "x-v2", "--graph", "xg",
-                           "--api", svc.url)
+                           "--api", svc.url, env=key)
         assert counts(again.stderr) == (0, new)
     finally:
         svc.stop()

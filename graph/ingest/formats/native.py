@@ -15,6 +15,10 @@ uses to make items under the model's rules.
 Error indexes are 0-based line indexes; in CSV the header is line 0 and a row is named by
 its first line.
 
+Both parsers get the file as ``(line index, line)`` pairs, framed by
+``graph.ingest.formats`` (which bounds a line's length and, for NDJSON, skips runs of blank
+lines without looking at them one by one); a line comes without its ``\n``.
+
 References: castlegate's OpenAPI document (``openapi/openapi.json``, schemas
 ``Interaction`` and ``Account``); CSV: https://www.rfc-editor.org/rfc/rfc4180
 """
@@ -22,10 +26,9 @@ References: castlegate's OpenAPI document (``openapi/openapi.json``, schemas
 from __future__ import annotations
 
 import csv
-import io
 import re
 from datetime import timezone
-from typing import Any, BinaryIO, Iterator, TypeVar
+from typing import Any, Iterable, Iterator, TypeVar
 
 import msgspec
 
@@ -42,14 +45,20 @@ _AT_PATH = re.compile(r"^(.*) - at `\$\.?(.*)`$", re.DOTALL)
 _NAMED_FIELD = re.compile(r"^Object (?:missing required|contains unknown) field `(.+)`$")
 
 
-def parse_ndjson(stream: BinaryIO) -> Iterator[Account | Interaction | FieldError]:
-    for index, line in enumerate(stream):
+Lines = Iterable[tuple[int, bytes]]
+
+
+def parse_ndjson(lines: Lines) -> Iterator[Account | Interaction | FieldError]:
+    for index, line in lines:
         if not line.strip():
             continue
         try:
             raw = msgspec.json.decode(line)
         except msgspec.DecodeError as e:
             yield FieldError("line", f"malformed JSON: {e}", index)
+            continue
+        except RecursionError:  # nested beyond the decoder's own limit: a bad line, no crash
+            yield FieldError("line", "malformed JSON: nested too deeply", index)
             continue
         if not isinstance(raw, dict):
             yield FieldError("line", "expected a JSON object", index)
@@ -63,9 +72,8 @@ def parse_ndjson(stream: BinaryIO) -> Iterator[Account | Interaction | FieldErro
             yield FieldError("type", f'expected "account" or "interaction", got {marker!r}', index)
 
 
-def parse_csv(stream: BinaryIO) -> Iterator[Interaction | FieldError]:
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
-    reader = csv.reader(text)
+def parse_csv(lines: Lines) -> Iterator[Interaction | FieldError]:
+    reader = csv.reader(_text(lines))
     try:
         header = next(reader, None)
         if header is None:
@@ -84,9 +92,17 @@ def parse_csv(stream: BinaryIO) -> Iterator[Interaction | FieldError]:
         yield FieldError("file", f"not UTF-8 text: {e}", reader.line_num)
     except csv.Error as e:
         yield FieldError("line", f"malformed CSV: {e}", reader.line_num - 1)
-    finally:
-        # the caller owns the binary stream; closing the wrapper would close it too
-        text.detach()
+
+
+def _text(lines: Lines) -> Iterator[str]:
+    """The lines as text for ``csv.reader``, each with its line end back (a quoted cell
+    may span lines), a leading BOM dropped (spreadsheet programs write one)."""
+    first = True
+    for _, line in lines:
+        text = line.decode("utf-8")
+        if first:
+            text, first = text.removeprefix("\ufeff"), False
+        yield text + "\n"
 
 
 def _header_problems(header: list[str]) -> list[FieldError]:

@@ -18,7 +18,7 @@ the published dataset.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import BinaryIO, Iterator
+from typing import Iterable, Iterator
 
 from graph.errors import FieldError
 from graph.model import Interaction, Kind
@@ -31,10 +31,11 @@ _MAX_USER_DIGITS = 20
 _MAX_TS_DIGITS = 11
 
 
-def parse(stream: BinaryIO) -> Iterator[Interaction | FieldError]:
+def parse(lines: Iterable[tuple[int, bytes]]) -> Iterator[Interaction | FieldError]:
+    """``lines`` are ``(line index, line)`` pairs, as ``graph.ingest.formats`` frames them."""
     utc = timezone.utc
     to_datetime = datetime.fromtimestamp
-    for index, raw in enumerate(stream):
+    for index, raw in lines:
         try:
             line = raw.decode("ascii")
         except UnicodeDecodeError:
