@@ -15,9 +15,9 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from graph.ingest.validate import split_error
+from graph.ingest.validate import MAX_JSON_DEPTH, NestedTooDeep, split_error
 from graph.jobs.model import ErrorKind
-from service.analyses import AnalysisFailed
+from service.analyses import AnalysisFailed, TooManyJobs
 from graph.errors import (
     GraphExists,
     IngestConflict,
@@ -39,6 +39,7 @@ def problem(
     *,
     kind: str | None = None,
     request: Request | None = None,
+    headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> Response:
     body: dict[str, Any] = {
@@ -51,8 +52,10 @@ def problem(
     if request is not None:
         body["instance"] = request.url.path
     body.update(extra)
-    headers = {"Retry-After": "5"} if status == 503 else None
-    return Response(content=body, status_code=status, media_type=PROBLEM, headers=headers)
+    headers = dict(headers or {})
+    if status == 503:
+        headers.setdefault("Retry-After", "5")
+    return Response(content=body, status_code=status, media_type=PROBLEM, headers=headers or None)
 
 
 def _not_found(request: Request, exc: NotFound) -> Response:
@@ -121,7 +124,14 @@ _FAILED = {
     ErrorKind.CANCELLED: (409, "Analysis cancelled", "analysis-cancelled"),
     ErrorKind.TIME_LIMIT: (503, "Analysis stopped", "analysis-time-limit"),
     ErrorKind.WORKER_LOST: (503, "Analysis lost", "analysis-worker-lost"),
+    # a store outage while the job read the graph: 503 like any other, not a 500
+    ErrorKind.UNAVAILABLE: (503, "Store unavailable", "store-unavailable"),
 }
+
+
+def _too_many_jobs(request: Request, exc: TooManyJobs) -> Response:
+    return problem(429, "Too many requests", str(exc), request=request, kind="too-many-jobs",
+                   headers={"Retry-After": "10"})
 
 
 def _analysis_failed(request: Request, exc: AnalysisFailed) -> Response:
@@ -133,10 +143,27 @@ def _analysis_failed(request: Request, exc: AnalysisFailed) -> Response:
 def _http(request: Request, exc: HTTPException) -> Response:
     if exc.status_code >= 500:
         log.error("http error", extra={"status": exc.status_code, "path": request.url.path})
-    title = {400: "Bad request", 404: "Not found", 405: "Method not allowed", 409: "Conflict", 413: "Payload too large", 415: "Unsupported media type"}.get(
-        exc.status_code, "Error"
-    )
-    return problem(exc.status_code, title, exc.detail if exc.status_code < 500 else None, request=request)
+    title = _TITLES.get(exc.status_code, "Error")
+    # the headers the exception names go out with it: WWW-Authenticate on 401, Allow on
+    # 405, Retry-After on 429
+    return problem(exc.status_code, title, exc.detail if exc.status_code < 500 else None, request=request,
+                   headers=dict(exc.headers or {}))
+
+
+_TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
+           409: "Conflict", 413: "Payload too large", 415: "Unsupported media type", 429: "Too many requests"}
+
+
+def _too_deep(request: Request, exc: RecursionError) -> Response:
+    # msgspec raises RecursionError on JSON nested past the interpreter's recursion limit,
+    # in Litestar's own decoding of JSON bodies as in ours (graph.ingest.validate refuses
+    # anything deeper than MAX_JSON_DEPTH first, with NestedTooDeep): the body is bad, 400.
+    # Any other RecursionError is ours, and stays a 500.
+    if not (isinstance(exc, NestedTooDeep) or "deserializ" in str(exc)):
+        return _internal(request, exc)
+    message = f"JSON nested deeper than {MAX_JSON_DEPTH} levels"
+    return problem(400, "Bad request", f"the body is {message}", request=request, kind="bad-request",
+                   errors=[{"field": "body", "source": "body", "message": message}])
 
 
 def _internal(request: Request, exc: Exception) -> Response:
@@ -152,6 +179,7 @@ def _internal(request: Request, exc: Exception) -> Response:
 
 EXCEPTION_HANDLERS = {
     AnalysisFailed: _analysis_failed,
+    TooManyJobs: _too_many_jobs,
     NotFound: _not_found,
     GraphExists: _exists,
     IngestConflict: _conflict,
@@ -159,5 +187,6 @@ EXCEPTION_HANDLERS = {
     StoreUnavailable: _unavailable,
     ValidationException: _validation,
     HTTPException: _http,
+    RecursionError: _too_deep,
     Exception: _internal,
 }

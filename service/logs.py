@@ -41,4 +41,6 @@ def configure(level: str = "INFO", fmt: str = "json") -> None:
     for name in ("uvicorn", "uvicorn.error", "neo4j"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
-    logging.getLogger("neo4j").setLevel(max(logging.WARNING, root.level))
+    # the driver logs every retry and every dead connection of an outage (dozens of lines
+    # in ten seconds); castlegate says it once, as StoreUnavailable
+    logging.getLogger("neo4j").setLevel(max(logging.ERROR + 10, root.level))

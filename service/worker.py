@@ -213,6 +213,9 @@ class Worker:
             except AnalysisFailed as e:
                 if e.job.error_kind == ErrorKind.NOT_FOUND:
                     raise AccountNotFound(graph, account) from None
+                if e.job.error_kind == ErrorKind.UNAVAILABLE:
+                    # not the run's fault: the scheduler leaves it to be run again
+                    raise StoreUnavailable(e.job.error or "a store did not answer") from None
                 raise RunFailed(f"analysis {e.job.error_kind}: {e.job.error}") from None
             if isinstance(out, Job):
                 raise RunFailed(f"analysis job {out.id} did not finish in time (status {out.status})")
@@ -324,7 +327,9 @@ def _child(settings: Settings, job: dict, conn: Connection) -> None:
     except InvalidInput as e:
         conn.send(("error", ErrorKind.INVALID, _one_line(e)))
     except StoreUnavailable as e:
-        conn.send(("error", ErrorKind.FAILED, f"store unavailable: {_one_line(e)}"))
+        conn.send(("error", ErrorKind.UNAVAILABLE, "a store did not answer while the analysis read the graph"))
+        logging.getLogger("castlegate.worker").warning("store unavailable", extra={"job": job["id"],
+                                                                                   "error": _one_line(e)})
     except Exception as e:  # the stack goes to the worker's log, one line to the client
         logging.getLogger("castlegate.worker").exception("analysis failed", extra={"job": job["id"]})
         conn.send(("error", ErrorKind.FAILED, _one_line(e)))

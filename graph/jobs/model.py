@@ -25,12 +25,15 @@ FINISHED = (JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED)
 
 class ErrorKind:
     """Why a job did not finish ``done``: one word a client can act on (the API maps
-    ``not_found`` to 404 and ``invalid`` to 422), with the one-line ``error`` beside it."""
+    ``not_found`` to 404, ``invalid`` to 422, ``unavailable`` to 503), with the one-line
+    ``error`` beside it."""
 
     NOT_FOUND = "not_found"
     INVALID = "invalid"
-    #: the analysis raised: a bug or a store fault (the stack is in the worker's log)
+    #: the analysis raised: a bug (the stack is in the worker's log)
     FAILED = "failed"
+    #: a store did not answer while the analysis read it (asking again later will do)
+    UNAVAILABLE = "unavailable"
     #: ran past the per-job time limit and was stopped
     TIME_LIMIT = "time_limit"
     #: the workers running it died too often

@@ -24,12 +24,44 @@ reads the graph's revision first and then only what is stamped at or below it
 All values travel as query parameters. The only text spliced into Cypher is a relationship
 type taken from the fixed ``Kind`` enum and, for audits, labels and property names fixed in
 the code, never from input.
+
+Faults
+------
+Every call into the driver goes through ``_reach`` (``_write``, ``_read`` and the few
+sessions opened directly), which turns each driver error that means "Neo4j cannot be
+reached, or cannot serve right now" into ``StoreUnavailable`` (the API's 503 with
+``Retry-After``): a refused or dropped connection (``ServiceUnavailable`` and its kinds,
+``IncompleteCommit`` included: the client was not told "done", and a re-sent batch counts
+as duplicates), ``SessionExpired``, no connection from the pool in time
+(``ConnectionPoolError``), ``TransientError`` (``DatabaseUnavailable``, a database
+starting or stopping, and what is still transient after the driver's own retries), a
+transaction the server terminated while shutting down, socket ``OSError``s, and
+``AuthError`` (the credentials are the deployment's, not the client's). Everything else
+(constraint violations, Cypher errors, our own domain errors) passes through unchanged.
+
+How long a call can take when Neo4j is gone (the driver settings in ``__init__``): one
+attempt takes at most ``connect_timeout`` (5 s: getting a connection, pool wait, TCP, Bolt
+handshake and login, is bounded by the acquisition timeout of the same length); a managed
+transaction is retried until ``retry_time`` (5 s) has passed since its first failure, with
+delays of 1, 2, 4 s (+-20 %), so the last retry starts at most 8.4 s after it. A call
+therefore fails within 8.4 s when connections are refused (Neo4j stopped: measured 6-8 s),
+within 11.2 s when none can be made at all (a dead host, a server that accepts and never
+answers: 5 + 1.2 + 5), and never later than 5 + 8.4 + 5 = 18.4 s (first and last attempt
+each waiting the full 5 s). A transaction already running when Neo4j begins a clean
+shutdown may first be waited for by the server (up to its
+``db.shutdown_transaction_end_timeout``, 10 s by default). A request makes one failing call
+(the API key lookup, or its own read or write) and then answers 503. A connection that
+breaks while a query runs fails at once (the socket closes); a server frozen in the middle
+of a query is left to the server's own keep-alive hint. When Neo4j is back, the next call
+opens new connections: the driver drops the pool's idle connections to an address at its
+first failure there, so nothing stale is reused, and no restart of castlegate is needed.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
 from functools import reduce
 from operator import itemgetter
@@ -38,7 +70,16 @@ from typing import Any, Iterator, Sequence
 import neo4j
 import numpy as np
 from neo4j import GraphDatabase
-from neo4j.exceptions import AuthError, ConstraintError, ServiceUnavailable
+from neo4j.exceptions import (
+    AuthError,
+    ConnectionPoolError,
+    ConstraintError,
+    Neo4jError,
+    ResultFailedError,
+    ServiceUnavailable,
+    SessionExpired,
+    TransientError,
+)
 
 from graph.errors import AccountNotFound, GraphExists, GraphNotFound, StoreUnavailable
 from graph.model import (
@@ -54,6 +95,7 @@ from graph.model import (
 )
 from graph.store import batch as _batch
 from graph.store.neo4j_audits import AUDIT_LABELS, AUDIT_SCHEMA, Neo4jAudits
+from graph.store.neo4j_keys import KEY_SCHEMA, Neo4jKeys
 from graph.store.port import EdgeTable, EventRow, Snapshot
 
 __all__ = ["Neo4jStore", "REL_TYPES"]
@@ -70,6 +112,7 @@ _SCHEMA = [
         for t in REL_TYPES.values()
     ),
     *AUDIT_SCHEMA,
+    *KEY_SCHEMA,
 ]
 
 # How many times a batch is re-tried when the uniqueness constraint fires: only a second
@@ -81,8 +124,34 @@ _CONSTRAINT_RETRIES = 3
 # short read, so a second attempt almost always succeeds.
 _SNAPSHOT_ATTEMPTS = 5
 
+#: driver errors that mean "Neo4j cannot be reached or cannot serve now", not "this request
+#: is wrong": each becomes ``StoreUnavailable`` (503 with Retry-After). See "Faults" above.
+UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
+    ServiceUnavailable,  # refused, reset, timed out; IncompleteCommit; no routing/writer
+    SessionExpired,  # the connection of a session went away
+    ConnectionPoolError,  # ConnectionAcquisitionTimeoutError: no connection in time
+    TransientError,  # DatabaseUnavailable and the like, still failing after the retries
+    AuthError,  # the deployment's credentials (or their expiry), never the client's
+    OSError,  # a socket error the driver did not wrap
+)
+#: server codes that are not TransientError (Neo4j 5 made the first two client errors) but
+#: mean the same to a client when a server stops: the transaction, or its wait for a lock,
+#: was ended under us, or none could be started; nothing was committed, retry later
+UNAVAILABLE_CODES = frozenset({
+    "Neo.ClientError.Transaction.Terminated",
+    "Neo.ClientError.Transaction.LockClientStopped",
+    "Neo.DatabaseError.Transaction.TransactionStartFailed",
+})
 
-class Neo4jStore(Neo4jAudits):
+
+def is_unavailable(e: BaseException) -> bool:
+    """Whether a driver error means Neo4j is not reachable or not serving right now."""
+    if isinstance(e, UNAVAILABLE_ERRORS):
+        return True
+    return isinstance(e, Neo4jError) and e.code in UNAVAILABLE_CODES
+
+
+class Neo4jStore(Neo4jAudits, Neo4jKeys):
     kind = "neo4j"
 
     def __init__(
@@ -92,17 +161,23 @@ class Neo4jStore(Neo4jAudits):
         password: str,
         database: str | None = None,
         *,
-        connect_timeout: float = 10.0,
+        connect_timeout: float = 5.0,
+        retry_time: float = 5.0,
     ) -> None:
         self.uri = uri
         self.database = database
+        # A request must fail fast with 503 rather than hang when Neo4j is gone: with these
+        # defaults a call fails within 8.4 s when connections are refused, 11.2 s when none
+        # can be made, 18.4 s at worst (see "Faults" above).
         self._driver = GraphDatabase.driver(
             uri,
             auth=(user, password),
             connection_timeout=connect_timeout,
-            # a request must fail fast with 503 rather than hang when Neo4j is gone
+            # the whole acquisition (pool wait, TCP, Bolt handshake, login)
             connection_acquisition_timeout=connect_timeout,
-            max_transaction_retry_time=15.0,
+            # how long a managed transaction is retried after its first failure (the
+            # driver's default of 30 s, with its doubling delays, can reach ~60 s)
+            max_transaction_retry_time=retry_time,
             # "property does not exist yet" and similar planner notices on a fresh database
             # are noise in a service's logs
             notifications_min_severity="OFF",
@@ -112,29 +187,36 @@ class Neo4jStore(Neo4jAudits):
     def _session(self, **kw: Any) -> neo4j.Session:
         return self._driver.session(database=self.database, **kw)
 
+    @contextmanager
+    def _reach(self) -> Iterator[None]:
+        """Every driver call runs in this: an error that means Neo4j is unreachable or not
+        serving becomes ``StoreUnavailable``; anything else passes through."""
+        try:
+            yield
+        except StoreUnavailable:
+            raise
+        except Exception as e:
+            if not is_unavailable(e):
+                raise
+            raise StoreUnavailable(f"Neo4j at {self.uri}: {type(e).__name__}: {e}") from e
+
     def ensure_schema(self) -> None:
         """Creates constraints and indexes (idempotent). Called at service start-up and,
         lazily, before the first write."""
         if self._schema_ready:
             return
-        try:
-            with self._session() as s:
-                for stmt in _SCHEMA:
-                    s.run(stmt).consume()
-                s.run("CALL db.awaitIndexes(300)").consume()
-        except (ServiceUnavailable, AuthError) as e:
-            raise StoreUnavailable(f"Neo4j at {self.uri}: {e}") from e
+        with self._reach(), self._session() as s:
+            for stmt in _SCHEMA:
+                s.run(stmt).consume()
+            s.run("CALL db.awaitIndexes(300)").consume()
         self._schema_ready = True
 
     def server_version(self) -> str:
-        try:
-            with self._session(default_access_mode=neo4j.READ_ACCESS) as s:
-                rec = s.run(
-                    "CALL dbms.components() YIELD name, versions, edition"
-                    " RETURN versions[0] AS v, edition"
-                ).single()
-        except (ServiceUnavailable, AuthError, OSError) as e:
-            raise StoreUnavailable(f"Neo4j at {self.uri}: {e}") from e
+        with self._reach(), self._session(default_access_mode=neo4j.READ_ACCESS) as s:
+            rec = s.run(
+                "CALL dbms.components() YIELD name, versions, edition"
+                " RETURN versions[0] AS v, edition"
+            ).single()
         return f"{rec['v']} {rec['edition']}"
 
     def close(self) -> None:
@@ -143,23 +225,20 @@ class Neo4jStore(Neo4jAudits):
     # helpers
     def _write(self, fn, *args):
         self.ensure_schema()
-        try:
-            with self._session() as s:
-                for attempt in range(_CONSTRAINT_RETRIES):
-                    try:
-                        return s.execute_write(fn, *args)
-                    except ConstraintError:
-                        if attempt == _CONSTRAINT_RETRIES - 1:
-                            raise
-        except (ServiceUnavailable, AuthError) as e:
-            raise StoreUnavailable(f"Neo4j at {self.uri}: {e}") from e
+        with self._reach(), self._session() as s:
+            for attempt in range(_CONSTRAINT_RETRIES):
+                try:
+                    return s.execute_write(fn, *args)
+                except (ConstraintError, ResultFailedError) as e:
+                    broken = _constraint_error(e)
+                    if broken is None:
+                        raise
+                    if attempt == _CONSTRAINT_RETRIES - 1:
+                        raise broken from None
 
     def _read(self, fn, *args):
-        try:
-            with self._session(default_access_mode=neo4j.READ_ACCESS) as s:
-                return s.execute_read(fn, *args)
-        except (ServiceUnavailable, AuthError) as e:
-            raise StoreUnavailable(f"Neo4j at {self.uri}: {e}") from e
+        with self._reach(), self._session(default_access_mode=neo4j.READ_ACCESS) as s:
+            return s.execute_read(fn, *args)
 
     # workspaces
     def create_graph(self, graph: str, description: str = "") -> GraphInfo:
@@ -201,7 +280,7 @@ class Neo4jStore(Neo4jAudits):
         # The graph is gone for clients once the node is; its accounts, interactions and
         # audits are purged in batches so a large graph does not need one huge transaction.
         # Their keys carry the old uid, so a graph re-created meanwhile never sees them.
-        with self._session() as s:
+        with self._reach(), self._session() as s:
             for label in ("Account", *AUDIT_LABELS):
                 s.run(
                     f"MATCH (n:{label} {{graph_uid: $uid}})"
@@ -401,14 +480,12 @@ class Neo4jStore(Neo4jAudits):
         """
         edge = list(dict.fromkeys(Kind(k) for k in edge_kinds))
         event = list(dict.fromkeys(Kind(k) for k in event_kinds))
-        try:
+        with self._reach():
             for _ in range(_SNAPSHOT_ATTEMPTS):
                 try:
                     return self._read_snapshot_once(graph, since, until, edge, event, followers)
                 except _ChangedWhileRead:
                     continue
-        except (ServiceUnavailable, AuthError) as e:
-            raise StoreUnavailable(f"Neo4j at {self.uri}: {e}") from e
         raise StoreUnavailable(
             f"graph {graph!r} changed under {_SNAPSHOT_ATTEMPTS} reads in a row; try again"
         )
@@ -629,3 +706,14 @@ def _interaction(rec) -> Interaction:
         conversation=r.get("conversation"),
         platform=r.get("platform"),
     )
+
+
+def _constraint_error(e: BaseException) -> ConstraintError | None:
+    """The constraint violation behind ``e``, if that is what failed the transaction. The
+    driver may report it as ``ResultFailedError`` when the rollback after it finds the
+    result already failed (seen after a connection was replaced mid-transaction)."""
+    while e is not None:
+        if isinstance(e, ConstraintError):
+            return e
+        e = e.__cause__ or e.__context__
+    return None

@@ -668,7 +668,7 @@ def test_sqlite_connections_of_finished_threads_do_not_pile_up(job_store):
     assert 1 <= peak <= 16
     for _ in range(5):  # 80 more threads, all finished
         threads(16, work)
-    assert _open_fds(path) <= peak
+    assert _open_fds(path) <= 16  # bounded by the calls running at once (16 threads a round)
     job_store.close()
     assert _open_fds(path) == 0
 
