@@ -21,7 +21,7 @@ from graph.jobs.port import JobStore
 from graph.store.port import GraphStore
 from graph.usecases.analyse import answer_key
 
-__all__ = ["Analyses", "Answered", "AnalysisFailed", "JobGone"]
+__all__ = ["Analyses", "Answered", "AnalysisFailed", "JobGone", "TooManyJobs"]
 
 #: seconds between looks at a job the request waits for
 _POLL = 0.05
@@ -41,6 +41,14 @@ class AnalysisFailed(CastlegateError):
         self.job = job
 
 
+class TooManyJobs(CastlegateError):
+    """The graph has as many queued and running jobs as it may have."""
+
+    def __init__(self, graph: str, limit: int) -> None:
+        super().__init__(f"graph {graph!r} has {limit} analyses queued or running"
+                         " (CASTLEGATE_MAX_ACTIVE_JOBS_PER_GRAPH); ask again when some are done")
+
+
 class JobGone(NotFound):
     """The answer a finished job filed was evicted from the cache before it was read."""
 
@@ -50,13 +58,15 @@ class JobGone(NotFound):
 
 class Analyses:
     def __init__(self, store: GraphStore, jobs: JobStore, enqueue, *, wait: float = 2.0,
-                 max_null_samples: int = 100) -> None:
+                 max_null_samples: int = 100, max_active: int = 50) -> None:
         self.store = store
         self.jobs = jobs
         #: ``enqueue(job_id) -> message id`` (``service.queue.Queue.enqueue``)
         self.enqueue = enqueue
         self.wait = wait
         self.max_null_samples = max_null_samples
+        #: queued plus running jobs one graph may have (its clients cannot starve the others)
+        self.max_active = max_active
 
     def check(self, params: AnalysisParams) -> AnalysisParams:
         """Refuses what one request may not ask of the workers."""
@@ -106,6 +116,8 @@ class Analyses:
 
     def submit(self, graph: str, version: str, params: AnalysisParams, target: str, args: dict,
                key: str) -> Job:
+        if self.jobs.active_count(graph) >= self.max_active:
+            raise TooManyJobs(graph, self.max_active)
         job = Job(id=secrets.token_hex(8), graph=graph, key=key, target=target,
                   params=params.as_dict(), args=args, graph_version=version,
                   created_at=datetime.now(timezone.utc))

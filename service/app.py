@@ -8,26 +8,33 @@ from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
 from litestar import Litestar
+from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.spec import Contact, License
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.openapi.spec import Components, Contact, License, SecurityScheme
+from litestar.routes import HTTPRoute
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from graph.audits.clock import clock_from_setting
 from graph.store.port import Store
 from service import __version__
+from service.auth import Keys, guard
 from service.bootstrap import open_services
 from service.errors import EXCEPTION_HANDLERS
+from service.limits import limiter_for
 from service.openapi import document_problems
-from service.routes import analysis, audits, graphs, health, interactions
+from service.protect import guard_hosts
+from service.secrets import derive, server_key
+from service.routes import analysis, audits, graphs, health, interactions, keys
 from service.settings import Settings
 
 log = logging.getLogger("castlegate.http")
 
 ROUTES = [health.health, health.ready, graphs.GraphController, interactions.add_interactions, interactions.import_file,
           analysis.AnalysisController, analysis.start_analysis, analysis.list_analyses, analysis.get_analysis,
-          analysis.get_analysis_result, analysis.cancel_analysis, audits.AuditController]
+          analysis.get_analysis_result, analysis.cancel_analysis, audits.AuditController, keys.KeyController]
 
 
 def create_app(settings: Settings | None = None, store: Store | None = None) -> Litestar:
@@ -35,11 +42,14 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     otherwise one is opened from ``settings`` at start-up and closed at shutdown. The app
     only serves: analyses and audit runs happen in worker processes (``service/worker.py``)."""
     settings = settings or Settings.from_env()
+    allow: dict[int, bytes] = {}
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         services = open_services(settings, store)
         app.state.store, app.state.queue, app.state.analyses = services.store, services.queue, services.analyses
+        app.state.api_keys = Keys(services.store, derive(server_key(settings), "api-keys"))
+        app.state.limiter = limiter_for(settings)
         log.info(
             "castlegate started",
             extra={"store": services.store.kind, "queue": settings.queue_kind, "version": __version__},
@@ -47,14 +57,17 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         try:
             yield
         finally:
+            app.state.limiter.close()
             services.close()
 
     app = Litestar(
         route_handlers=ROUTES,
+        guards=[guard],
         dependencies={"store": Provide(_store, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
-        middleware=[_access_log],
+        middleware=[guard_hosts(settings.host_names), _access_log, _allow_every_method(allow)],
+        cors_config=_cors(settings),
         request_max_body_size=settings.max_body_bytes,
         openapi_config=openapi_config(),
         logging_config=None,
@@ -64,7 +77,54 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     # the document is generated once and cached: describing the errors here makes the
     # served /schema and `castlegate openapi` say the same
     document_problems(app.openapi_schema)
+    allow.update(_methods_of_paths(app))
     return app
+
+
+def _methods_of_paths(app: Litestar) -> dict[int, bytes]:
+    """Each path's OPTIONS handler -> the ``Allow`` value naming every method of its path."""
+    out = {}
+    for route in app.routes:
+        if isinstance(route, HTTPRoute):
+            methods = ", ".join(sorted(route.methods)).encode()
+            out.update({id(h): methods for h in route.route_handlers if "OPTIONS" in h.http_methods})
+    return out
+
+
+def _allow_every_method(allow: dict[int, bytes]):
+    """OPTIONS answers with every method of the path. Litestar 2.25 writes a path's
+    ``Allow`` from the handlers registered before its OPTIONS handler was made, so a method
+    that another router adds to the same path later (``GET /v1/graphs/{graph}`` beside
+    ``DELETE``) was missing from it."""
+
+    def middleware(app: ASGIApp) -> ASGIApp:
+        async def call(scope: Scope, receive: Receive, send: Send) -> None:
+            methods = allow.get(id(scope.get("route_handler"))) if scope["type"] == "http" else None
+            if methods is None or scope["method"] != "OPTIONS":
+                await app(scope, receive, send)
+                return
+
+            async def with_allow(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"allow"]
+                    message = {**message, "headers": [*headers, (b"allow", methods)]}
+                await send(message)
+
+            await app(scope, receive, with_allow)
+
+        return call
+
+    return middleware
+
+
+def _cors(settings: Settings) -> CORSConfig | None:
+    """Off unless origins are named: a page of another origin then gets no answer it can
+    read, and cannot send a key it does not have anyway."""
+    origins = [o.strip() for o in (settings.cors_origins or "").split(",") if o.strip()]
+    if not origins:
+        return None
+    return CORSConfig(allow_origins=origins, allow_methods=["GET", "POST", "PATCH", "DELETE"],
+                      allow_headers=["Authorization", "Content-Type"], allow_credentials=False, max_age=600)
 
 
 def _store(state: State) -> Store:
@@ -82,7 +142,15 @@ def openapi_config() -> OpenAPIConfig:
         contact=Contact(name="castlegate"),
         license=License(name="MIT", identifier="MIT"),
         path="/schema",
+        # the document as JSON only: no HTML viewer, so no third-party script ever runs from
+        # castlegate's origin (open it in any OpenAPI viewer)
+        render_plugins=[JsonRenderPlugin()],
         use_handler_docstrings=True,
+        # every route but /health, /ready and this document wants a key
+        security=[{"apiKey": []}],
+        components=Components(security_schemes={"apiKey": SecurityScheme(
+            type="http", scheme="bearer", bearer_format="cgk_<id>_<secret>",
+            description="an API key: castlegate keys create, or POST /v1/keys with an admin key")}),
     )
 
 

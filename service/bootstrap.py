@@ -47,6 +47,11 @@ def open_services(settings: Settings, store: Store | None = None) -> Services:
     from service.analyses import Analyses
     from service.queue import Queue
 
+    if not settings.secret_key and (settings.neo4j_uri or settings.redis_url):
+        # a shared deployment needs one key everywhere: keys and webhook secrets written by
+        # one machine must be readable on the others
+        log.warning("CASTLEGATE_SECRET_KEY is not set: this machine uses the key in its data folder;"
+                    " give every process of a deployment the same CASTLEGATE_SECRET_KEY")
     own = store is None
     store = open_store(settings) if own else store
     error = None
@@ -60,7 +65,7 @@ def open_services(settings: Settings, store: Store | None = None) -> Services:
     jobs = open_job_store(settings)
     queue = Queue(settings)
     analyses = Analyses(store, jobs, queue.enqueue, wait=settings.answer_wait,
-                        max_null_samples=settings.max_null_samples)
+                        max_null_samples=settings.max_null_samples, max_active=settings.max_active_jobs)
     return Services(settings, store, jobs, queue, analyses, error, own)
 
 

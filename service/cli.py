@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -47,14 +48,81 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     logs.configure(settings.log_level, settings.log_format)
+    _first_admin_key(settings)
     worker = EmbeddedWorker(settings) if settings.embedded_worker else None
     try:
         app = create_app(settings)
-        uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
+        # no "server: uvicorn" banner: a stranger learns nothing it does not need
+        uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False,
+                    server_header=False)
     finally:
         if worker is not None:
             worker.stop()
     return 0
+
+
+def _first_admin_key(settings: Settings) -> None:
+    """A store without any key gets an admin key at its first start, printed once and kept
+    in the data folder (0600): one command still gives a working service, and nothing is
+    served without a key."""
+    from graph.errors import StoreUnavailable
+    from service.auth import ensure_admin_key
+    from service.bootstrap import open_store
+    from service.secrets import derive, server_key
+
+    store = open_store(settings)
+    try:
+        path = settings.data_dir / "admin.key"
+        token = ensure_admin_key(store, derive(server_key(settings), "api-keys"), path)
+    except StoreUnavailable:
+        return  # the store is down: the next start tries again
+    finally:
+        store.close()
+    if token:
+        print(f"\n  castlegate: no API key existed, so an admin key was made. It is shown here once and kept in"
+              f"\n  {path} (mode 0600):\n\n    Authorization: Bearer {token}\n\n"
+              f"  Make more keys with 'castlegate keys create' (or POST /v1/keys); revoke this one when done.\n",
+              file=sys.stderr, flush=True)
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    """API keys straight in the store (the first admin key of a deployment, a lost one)."""
+    from datetime import datetime, timezone
+
+    from graph.keys import SCOPES, KeyNotFound, new_key
+    from service.bootstrap import open_store
+    from service.secrets import derive, server_key
+
+    settings = _settings(args)
+    store = open_store(settings)
+    try:
+        if args.action == "create":
+            scopes = [s.strip() for s in args.scopes.split(",") if s.strip()]
+            bad = [s for s in scopes if s not in SCOPES]
+            if bad or not scopes:
+                print(f"--scopes: choose from {', '.join(SCOPES)}", file=sys.stderr)
+                return 2
+            graphs = [g.strip() for g in (args.graphs or "").split(",") if g.strip()]
+            key, token = new_key(args.name, scopes, graphs, server_key=derive(server_key(settings), "api-keys"))
+            store.create_key(key)
+            print(json.dumps({"id": key.id, "name": key.name, "scopes": key.scopes, "graphs": key.graphs}),
+                  file=sys.stderr)
+            print(token)  # alone on stdout: token=$(castlegate keys create ...)
+        elif args.action == "list":
+            for k in store.list_keys():
+                print(json.dumps({"id": k.id, "name": k.name, "scopes": k.scopes, "graphs": k.graphs,
+                                  "created_at": k.created_at.isoformat(),
+                                  "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None}))
+        else:
+            try:
+                k = store.revoke_key(args.id, datetime.now(timezone.utc))
+            except KeyNotFound as e:
+                print(str(e), file=sys.stderr)
+                return 2
+            print(json.dumps({"id": k.id, "revoked_at": k.revoked_at.isoformat()}))
+        return 0
+    finally:
+        store.close()
 
 
 class EmbeddedWorker:
@@ -189,7 +257,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from graph.errors import GraphExists, IngestConflict, InvalidInput
+    from graph.errors import GraphExists, IngestConflict, InvalidInput, StoreUnavailable
     from graph.ingest.formats import FORMATS, read_records
     from graph.usecases.ingest import import_records
     from service.progress import ImportProgress
@@ -204,7 +272,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if args.api:
         from service.api_client import ApiStore
 
-        store = ApiStore(args.api)
+        store = ApiStore(args.api, api_key=args.api_key or os.environ.get("CASTLEGATE_API_KEY"))
     else:
         from service.bootstrap import open_store
 
@@ -227,6 +295,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             where = f"record {err.index}" if err.index is not None else "file"
             print(f"  {where}: {err.field}: {err.message}", file=sys.stderr)
         return 2
+    except StoreUnavailable as e:
+        print(f"{args.file}: {e}", file=sys.stderr)
+        return 1
     except IngestConflict as e:
         print(f"{args.file}: {len(e.ids)} interaction id(s) already stored with different"
               f" content, e.g. {e.ids[0]!r} (record {e.indexes[0]}); that batch was refused",
@@ -318,9 +389,23 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--description", help="description for a newly created graph")
     i.add_argument("--batch-size", type=int, default=10_000, help="interactions per transaction")
     i.add_argument("--api", metavar="URL", help="post to a running castlegate at URL instead of writing to the store")
+    i.add_argument("--api-key", help="the API key for --api (prefer CASTLEGATE_API_KEY in the environment)")
     i.add_argument("--quiet", action="store_true", help="no progress bar")
     _store_flags(i)
     i.set_defaults(fn=cmd_ingest)
+
+    k = sub.add_parser("keys", help="API keys, straight in the store")
+    ks = k.add_subparsers(dest="action", required=True)
+    kc = ks.add_parser("create", help="make a key; prints its token (once) on stdout")
+    kc.add_argument("--name", required=True)
+    kc.add_argument("--scopes", required=True, help="comma-separated: read, write, admin")
+    kc.add_argument("--graphs", help="comma-separated graph ids, prefixes ending in '*', or '*' (admin: all)")
+    ks.add_parser("list", help="every key, one JSON object a line (never a token)")
+    kr = ks.add_parser("revoke", help="revoke a key by id")
+    kr.add_argument("id")
+    for sp in ks.choices.values():
+        _store_flags(sp)
+    k.set_defaults(fn=cmd_keys)
 
     n = sub.add_parser("neo4j", help="the project's local Neo4j server")
     n.add_argument("action", choices=["start", "stop", "status", "install"])

@@ -35,6 +35,11 @@ class Settings:
     log_format: str = "json"
     #: largest request body accepted, in bytes (413 beyond)
     max_body_bytes: int = 64 * 1024 * 1024
+    #: an import (``POST .../imports``): bytes after decompression (the body as sent, too),
+    #: lines (blank ones included) and records (interactions and accounts); 413 beyond
+    import_max_bytes: int = 1 << 30
+    import_max_lines: int = 10_000_000
+    import_max_items: int = 10_000_000
     #: the task queue and the job store: Redis at this URL (production: shared by every
     #: replica and worker); unset means SQLite files in ``data_dir`` (one machine)
     redis_url: str | None = None
@@ -57,6 +62,17 @@ class Settings:
     results_max_bytes: int = 1 << 30
     #: most degree-preserving rewirings one request may ask for (``null_samples``)
     max_null_samples: int = 100
+    #: the Host names clients may use (comma-separated; "*.example.org" for subdomains,
+    #: "*" for any); unset: the loopback names when ``host`` is loopback, else any
+    allowed_hosts: str | None = None
+    #: browser origins allowed to call the API (comma-separated); unset: none (no CORS)
+    cors_origins: str | None = None
+    #: requests per minute one API key may make (429 with Retry-After beyond)
+    rate_limit: int = 1200
+    #: queued plus running analysis jobs one graph may have (429 beyond)
+    max_active_jobs: int = 50
+    #: audits one graph may have
+    max_audits: int = 100
     #: run the audit scheduler in this deployment's workers (off: no audits run)
     scheduler: bool = True
     #: seconds between scheduler ticks
@@ -75,6 +91,12 @@ class Settings:
     #: seconds a scheduler holds a run without renewing it (a dead process' run is taken
     #: over after this)
     audit_lease: float = 120.0
+    #: the server's secret key (hex or urlsafe base64, at least 32 bytes): API key digests
+    #: and the encryption of webhook secrets derive from it (``service.secrets``); unset:
+    #: one made at the first start and kept in ``data_dir/secret.key``
+    secret_key: str | None = field(default=None, repr=False)
+    #: the key before a rotation: secrets encrypted under it are still read
+    secret_key_previous: str | None = field(default=None, repr=False)
     #: where the shared test and benchmark data sets live (beside the repository)
     datasets_dir: Path = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
@@ -85,6 +107,14 @@ class Settings:
     @property
     def sqlite_path(self) -> Path:
         return self.data_dir / "castlegate.sqlite"
+
+    @property
+    def host_names(self) -> list[str]:
+        from service.protect import default_hosts
+
+        if self.allowed_hosts:
+            return [h.strip() for h in self.allowed_hosts.split(",") if h.strip()]
+        return default_hosts(self.host)
 
     @property
     def queue_kind(self) -> str:
@@ -128,6 +158,9 @@ _ENV_NAMES = {
     "log_level": "CASTLEGATE_LOG_LEVEL",
     "log_format": "CASTLEGATE_LOG_FORMAT",
     "max_body_bytes": "CASTLEGATE_MAX_BODY_BYTES",
+    "import_max_bytes": "CASTLEGATE_IMPORT_MAX_BYTES",
+    "import_max_lines": "CASTLEGATE_IMPORT_MAX_LINES",
+    "import_max_items": "CASTLEGATE_IMPORT_MAX_ITEMS",
     "datasets_dir": "CASTLEGATE_DATASETS",
     "redis_url": "REDIS_URL",
     "queue_name": "CASTLEGATE_QUEUE_NAME",
@@ -138,6 +171,11 @@ _ENV_NAMES = {
     "answer_wait": "CASTLEGATE_ANSWER_WAIT",
     "results_max_bytes": "CASTLEGATE_RESULTS_MAX_BYTES",
     "max_null_samples": "CASTLEGATE_MAX_NULL_SAMPLES",
+    "allowed_hosts": "CASTLEGATE_ALLOWED_HOSTS",
+    "cors_origins": "CASTLEGATE_CORS_ORIGINS",
+    "rate_limit": "CASTLEGATE_RATE_LIMIT",
+    "max_active_jobs": "CASTLEGATE_MAX_ACTIVE_JOBS_PER_GRAPH",
+    "max_audits": "CASTLEGATE_MAX_AUDITS_PER_GRAPH",
     "scheduler": "CASTLEGATE_SCHEDULER",
     "scheduler_poll": "CASTLEGATE_SCHEDULER_POLL",
     "scheduler_graphs": "CASTLEGATE_SCHEDULER_GRAPHS",
@@ -147,14 +185,18 @@ _ENV_NAMES = {
     "webhook_allow_private": "CASTLEGATE_WEBHOOK_ALLOW_PRIVATE",
     "webhook_backoff": "CASTLEGATE_WEBHOOK_BACKOFF",
     "audit_lease": "CASTLEGATE_AUDIT_LEASE",
+    "secret_key": "CASTLEGATE_SECRET_KEY",
+    "secret_key_previous": "CASTLEGATE_SECRET_KEY_PREVIOUS",
 }
 
 _INTS = ("port", "max_body_bytes", "webhook_max_attempts", "worker_concurrency", "results_max_bytes",
-         "max_null_samples")
+         "max_null_samples", "rate_limit", "max_active_jobs", "max_audits",
+         "import_max_bytes", "import_max_lines", "import_max_items")
 _POSITIVE_FLOATS = ("scheduler_poll", "webhook_timeout", "webhook_backoff", "audit_lease", "job_time_limit",
                     "job_lease")
 _NON_NEGATIVE_FLOATS = ("answer_wait",)
-_POSITIVE_INTS = ("worker_concurrency", "results_max_bytes", "max_null_samples")
+_POSITIVE_INTS = ("worker_concurrency", "results_max_bytes", "max_null_samples", "rate_limit", "max_active_jobs",
+                  "max_audits", "import_max_bytes", "import_max_lines", "import_max_items")
 _BOOLS = {"1": True, "true": True, "on": True, "yes": True, "0": False, "false": False, "off": False, "no": False}
 
 
@@ -189,6 +231,14 @@ def _convert(name: str, raw: str):
         return _BOOLS[raw.lower()]
     if name == "clock" and not (raw == "system" or (raw.startswith("file:") and len(raw) > 5)):
         raise SystemExit(f"{_ENV_NAMES[name]} must be 'system' or 'file:PATH', got {raw!r}")
+    if name in ("secret_key", "secret_key_previous"):
+        from service.secrets import parse_key
+
+        try:
+            parse_key(raw)
+        except ValueError as e:
+            raise SystemExit(f"{_ENV_NAMES[name]} {e}") from None
+        return raw.strip()
     if name in ("data_dir", "datasets_dir"):
         return Path(raw).expanduser()
     if name == "log_format" and raw not in ("json", "text"):

@@ -15,6 +15,7 @@ daemon answers; the project's launcher (``service.redis_local``: Debian's
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -238,13 +239,52 @@ def store(request, tmp_path):
     s.close()
 
 
+#: one server secret for the whole run, handed to every castlegate process the tests start,
+#: so that a key made by the tests (or by one service) is valid for every other
+TEST_SECRET_KEY = secrets.token_hex(32)
+_tokens: dict[tuple, str] = {}
+
+
+def admin_token(env: dict[str, str]) -> str:
+    """An admin key in the store ``env`` points a service at (made once per store)."""
+    from graph.keys import new_key
+    from service.bootstrap import open_store
+    from service.secrets import derive, server_key
+    from service.settings import Settings
+
+    settings = Settings.from_env(env)
+    where = (settings.neo4j_uri, env.get("NEO4J_USER")) if settings.neo4j_uri else (str(settings.sqlite_path),)
+    if where not in _tokens:
+        store = open_store(settings)
+        try:
+            key, token = new_key("tests", ["admin"], ["*"], server_key=derive(server_key(settings), "api-keys"))
+            store.create_key(key)
+        finally:
+            store.close()
+        _tokens[where] = token
+    return _tokens[where]
+
+
+def child_environment(env: dict[str, str] | None = None) -> dict[str, str]:
+    """What a castlegate process started by a test runs with: this environment without
+    the Neo4j settings (a test names its store), the run's server secret, and ``env``."""
+    child = {k: v for k, v in os.environ.items() if not k.startswith(("NEO4J_", "CASTLEGATE_NEO4J"))}
+    return child | {"CASTLEGATE_SECRET_KEY": TEST_SECRET_KEY} | (env or {})
+
+
 @dataclass
 class Service:
     url: str
     proc: subprocess.Popen
     log: Path
+    #: an admin key of the service's store; ``client()`` sends it
+    token: str = ""
 
     def client(self, **kw) -> httpx.Client:
+        headers = ({"Authorization": f"Bearer {self.token}"} if self.token else {}) | kw.pop("headers", {})
+        return httpx.Client(base_url=self.url, timeout=60, headers=headers, **kw)
+
+    def anonymous(self, **kw) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=60, **kw)
 
     def stop(self) -> None:
@@ -258,20 +298,20 @@ class Service:
 
 
 def start_service(tmp_path: Path, env: dict[str, str] | None = None, wait_ready: bool = True) -> Service:
-    """Runs ``castlegate serve`` as a real process on a free port and waits for /health."""
+    """Runs ``castlegate serve`` as a real process on a free port and waits for /ready
+    (/health with ``wait_ready=False``); the returned service's ``client()`` carries an
+    admin key of its store (none with ``wait_ready=False``)."""
     port = free_port()
     log = tmp_path / f"serve-{port}.log"
-    child_env = {
-        k: v for k, v in os.environ.items()
-        if not k.startswith(("NEO4J_", "CASTLEGATE_NEO4J"))
-    }
-    child_env |= {"CASTLEGATE_DATA_DIR": str(tmp_path / "data"), "CASTLEGATE_LOG_LEVEL": "INFO"}
-    child_env |= env or {}
+    child_env = child_environment({"CASTLEGATE_DATA_DIR": str(tmp_path / "data"), "CASTLEGATE_LOG_LEVEL": "INFO"}
+                                  | (env or {}))
+    # a service started to be found unready may have no store to hold a key
+    token = admin_token(child_env) if wait_ready else ""
     proc = subprocess.Popen(
         [sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
         cwd=ROOT, env=child_env, stdout=log.open("w"), stderr=subprocess.STDOUT,
     )
-    svc = Service(f"http://127.0.0.1:{port}", proc, log)
+    svc = Service(f"http://127.0.0.1:{port}", proc, log, token)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -312,9 +352,7 @@ def datasets() -> Path:
 
 def castlegate(*args: str, env: dict[str, str] | None = None, timeout: float = 900) -> subprocess.CompletedProcess:
     """Runs the real ``castlegate`` CLI in a child process."""
-    child = {k: v for k, v in os.environ.items() if not k.startswith(("NEO4J_", "CASTLEGATE_NEO4J"))}
-    child |= env or {}
-    return subprocess.run([sys.executable, "-m", "service.cli", *args], cwd=ROOT, env=child,
+    return subprocess.run([sys.executable, "-m", "service.cli", *args], cwd=ROOT, env=child_environment(env),
                           capture_output=True, text=True, timeout=timeout)
 
 

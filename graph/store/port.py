@@ -14,12 +14,13 @@ from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence, runtime
 import numpy as np
 
 from graph.audits.model import Audit, AuditRun, Delivery, DeliveryAttempt
+from graph.keys import ApiKey
 from graph.model import AccountDetail, Account, GraphInfo, IngestResult, Interaction, Kind
 
 #: ``(id, kind, source, target, at_ms, object)``: one interaction, as analyses read it
 EventRow = tuple[str, str, str, str, int, "str | None"]
 
-__all__ = ["AuditStore", "EdgeTable", "EventRow", "GraphStore", "SlotPlan", "Snapshot", "Store"]
+__all__ = ["AuditStore", "EdgeTable", "EventRow", "GraphStore", "KeyStore", "SlotPlan", "Snapshot", "Store"]
 
 #: ``plan(audit, now) -> (slot, next_run_at)``: the slot a due audit runs for now, and when
 #: it is due next. The scheduler owns the calendar; the store only applies it atomically.
@@ -197,6 +198,26 @@ class AuditStore(Protocol):
 
 
 @runtime_checkable
-class Store(GraphStore, AuditStore, Protocol):
-    """What the service opens: a graph store that also keeps the graphs' audits, so a
-    schedule lives, and is deleted, with the graph it audits."""
+class KeyStore(Protocol):
+    """API keys (``graph.keys``), kept with the graphs they open, so that every replica sees
+    a new or revoked key at once. Keys are never deleted, only revoked: a revoked id stays
+    taken, and the list shows who had access."""
+
+    def create_key(self, key: ApiKey) -> ApiKey:
+        """Stores a new key. Raises ``ValueError`` if the id is taken."""
+
+    def get_key(self, key_id: str) -> ApiKey:
+        """Raises ``KeyNotFound``."""
+
+    def list_keys(self) -> list[ApiKey]:
+        """Every key, revoked ones included, oldest first (then by id)."""
+
+    def revoke_key(self, key_id: str, at: datetime) -> ApiKey:
+        """Marks the key revoked at ``at`` (a key already revoked keeps its first time)
+        and returns it. Raises ``KeyNotFound``."""
+
+
+@runtime_checkable
+class Store(GraphStore, AuditStore, KeyStore, Protocol):
+    """What the service opens: a graph store that also keeps the graphs' audits (so a
+    schedule lives, and is deleted, with the graph it audits) and the API keys."""

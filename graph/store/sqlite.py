@@ -4,11 +4,18 @@ Chosen so that a newcomer can run castlegate with nothing else installed. Every 
 one ``BEGIN IMMEDIATE`` transaction: SQLite then holds the single writer lock for the whole
 check-then-insert, so concurrent duplicate batches (from threads or other processes)
 cannot both insert.
+
+The file (and SQLite's -wal and -shm beside it) is private to its owner, mode 0600: it
+holds webhook secrets and API key digests. Connections come from a small pool, one
+borrowed per call (see ``_checkout``).
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -34,6 +41,7 @@ from graph.model import (
 from graph.store import batch as _batch
 from graph.store.port import EdgeTable, Snapshot
 from graph.store.sqlite_audits import _AUDIT_SCHEMA, SqliteAudits
+from graph.store.sqlite_keys import _KEY_SCHEMA, SqliteKeys
 
 __all__ = ["SqliteStore"]
 
@@ -82,13 +90,41 @@ CREATE INDEX IF NOT EXISTS interactions_target ON interactions (graph, target, k
 # SQLite allows 32766 host parameters since 3.32; stay well below for older builds.
 _CHUNK = 900
 
+#: connections kept open between calls (see ``SqliteStore._checkout``)
+_MAX_IDLE_CONNECTIONS = 8
+
+#: the files of one store: SQLite names its write-ahead log and shared-memory index after
+#: the database file
+_SIDE_FILES = ("-wal", "-shm")
+
+
+def _make_private(path: Path) -> None:
+    """Creates the database file with mode 0600 if it does not exist yet, before SQLite
+    opens it (SQLite then gives the -wal and -shm files the database file's mode), and
+    brings an existing file and its -wal and -shm down to 0600. ``fchmod`` on the opened
+    file, so the process umask plays no part and is left alone."""
+    for i, name in enumerate((str(path), *(str(path) + s for s in _SIDE_FILES))):
+        try:
+            fd = os.open(name, os.O_RDWR | (os.O_CREAT if i == 0 else 0), 0o600)
+        except FileNotFoundError:
+            continue  # no -wal or -shm (yet): SQLite creates them with the file's mode
+        except OSError as e:
+            raise StoreUnavailable(f"cannot open {name}: {e}") from e
+        try:
+            if os.fstat(fd).st_mode & 0o777 != 0o600:
+                os.fchmod(fd, 0o600)
+        except PermissionError:
+            pass  # another user's file that we may write: not ours to change
+        finally:
+            os.close(fd)
+
 
 def _require_graph(db: sqlite3.Connection, graph: str) -> None:
     if db.execute("SELECT 1 FROM graphs WHERE id = ?", (graph,)).fetchone() is None:
         raise GraphNotFound(graph)
 
 
-class SqliteStore(SqliteAudits):
+class SqliteStore(SqliteAudits, SqliteKeys):
     kind = "sqlite"
     # the graph check, shared with the audits mixin
     _require_graph = staticmethod(_require_graph)
@@ -96,53 +132,113 @@ class SqliteStore(SqliteAudits):
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._all_lock = threading.Lock()
-        self._conn().executescript(_SCHEMA + _AUDIT_SCHEMA)
+        _make_private(self.path)
+        self._idle: list[sqlite3.Connection] = []
+        self._busy: set[sqlite3.Connection] = set()
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+        #: ``db``: the connection the current call of this thread borrowed (``_db``)
+        self._bound = threading.local()
+        with self._db() as db:
+            db.executescript(_SCHEMA + _AUDIT_SCHEMA + _KEY_SCHEMA)
 
-    # connections: one per thread, because sqlite3 connections must not be shared
-    def _conn(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            try:
-                db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            except sqlite3.Error as e:  # pragma: no cover - depends on the filesystem
-                raise StoreUnavailable(f"cannot open {self.path}: {e}") from e
+    # connections ------------------------------------------------------------------------
+    # A small pool, as in ``SqliteJobStore``: a connection is checked out for one call (or
+    # one transaction) and handed back after it, so the number open is the number of calls
+    # running at once (at most _MAX_IDLE_CONNECTIONS stay open in between), not the number
+    # of threads that ever called: threads of a web server's pool come and go, and a
+    # thread-local connection stayed open (an fd and a WAL reader slot each) until close().
+    # Never used by two threads at once, so check_same_thread can be off.
+    def _open(self) -> sqlite3.Connection:
+        try:
+            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA busy_timeout=30000")
             db.execute("PRAGMA journal_mode=WAL")
             # FULL fsyncs the WAL at every commit: an acknowledged batch survives even an
             # OS crash, which NORMAL does not promise.
             db.execute("PRAGMA synchronous=FULL")
-            db.execute("PRAGMA busy_timeout=30000")
             db.execute("PRAGMA foreign_keys=OFF")
-            self._local.db = db
-            with self._all_lock:
-                self._all.append(db)
+        except sqlite3.Error as e:  # pragma: no cover - depends on the filesystem
+            raise StoreUnavailable(f"cannot open {self.path}: {e}") from e
+        return db
+
+    def _checkout(self) -> sqlite3.Connection:
+        with self._lock:
+            if self._pid != os.getpid():
+                # a forked child: the parent's connections must not be used, nor closed, here
+                self._idle, self._busy, self._pid = [], set(), os.getpid()
+            db = self._idle.pop() if self._idle else None
+        if db is None:
+            db = self._open()
+        with self._lock:
+            self._busy.add(db)
+        return db
+
+    def _checkin(self, db: sqlite3.Connection) -> None:
+        if db.in_transaction:  # a failed COMMIT: never hand a half-done transaction on
+            try:
+                db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+        with self._lock:
+            # not busy any more: close() ran meanwhile, it is not pooled again
+            if db in self._busy:
+                self._busy.discard(db)
+                if len(self._idle) < _MAX_IDLE_CONNECTIONS:
+                    self._idle.append(db)
+                    return
+        db.close()
+
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        """The connection of the current call: borrowed from the pool for its whole
+        duration and handed back at its end; a call made inside it (a read after a write,
+        a mixin's helper) gets the same connection, so a transaction never spans two."""
+        db = getattr(self._bound, "db", None)
+        if db is not None:
+            yield db
+            return
+        db = self._checkout()
+        self._bound.db = db
+        try:
+            yield db
+        finally:
+            self._bound.db = None
+            self._checkin(db)
+
+    def _conn(self) -> sqlite3.Connection:
+        """The connection the current call borrowed (the mixins' reads use it; every
+        public method of theirs runs inside ``_db``, see ``_borrowing``)."""
+        db = getattr(self._bound, "db", None)
+        if db is None:
+            raise RuntimeError("SqliteStore._conn() outside a call: use `with self._db() as db`")
         return db
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        db = self._conn()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+        with self._db() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
 
     def server_version(self) -> str:
         try:
-            return self._conn().execute("SELECT sqlite_version()").fetchone()[0]
+            with self._db() as db:
+                return db.execute("SELECT sqlite_version()").fetchone()[0]
         except sqlite3.Error as e:
             raise StoreUnavailable(str(e)) from e
 
     def close(self) -> None:
-        with self._all_lock:
-            for db in self._all:
-                db.close()
-            self._all.clear()
-        self._local = threading.local()
+        """Closes the idle connections now and those in use when their call ends. The store
+        stays usable: a later call opens a connection again."""
+        with self._lock:
+            idle, self._idle, self._busy = self._idle, [], set()
+        for db in idle:
+            db.close()
 
     # workspaces
     def create_graph(self, graph: str, description: str = "") -> GraphInfo:
@@ -158,11 +254,13 @@ class SqliteStore(SqliteAudits):
         return self.get_graph(graph)
 
     def list_graphs(self) -> list[GraphInfo]:
-        rows = self._conn().execute(f"{_GRAPH_SELECT} ORDER BY id").fetchall()
+        with self._db() as db:
+            rows = db.execute(f"{_GRAPH_SELECT} ORDER BY id").fetchall()
         return [_graph_info(r) for r in rows]
 
     def get_graph(self, graph: str) -> GraphInfo:
-        row = self._conn().execute(f"{_GRAPH_SELECT} WHERE id = ?", (graph,)).fetchone()
+        with self._db() as db:
+            row = db.execute(f"{_GRAPH_SELECT} WHERE id = ?", (graph,)).fetchone()
         if row is None:
             raise GraphNotFound(graph)
         return _graph_info(row)
@@ -280,46 +378,54 @@ class SqliteStore(SqliteAudits):
 
     # reads
     def get_account(self, graph: str, account: str) -> AccountDetail:
-        db = self._conn()
-        _require_graph(db, graph)
-        row = db.execute(
-            "SELECT id, handle, platform, followers, attributes FROM accounts"
-            " WHERE graph = ? AND id = ?",
-            (graph, account),
-        ).fetchone()
-        if row is None:
-            raise AccountNotFound(graph, account)
-        out, inc = empty_kind_counts(), empty_kind_counts()
-        for counts, column in ((out, "source"), (inc, "target")):
-            for kind, n in db.execute(
-                f"SELECT kind, count(*) FROM interactions WHERE graph = ? AND {column} = ?"
-                " GROUP BY kind",
+        with self._db() as db:
+            _require_graph(db, graph)
+            row = db.execute(
+                "SELECT id, handle, platform, followers, attributes FROM accounts"
+                " WHERE graph = ? AND id = ?",
                 (graph, account),
-            ):
-                counts[kind] = n
+            ).fetchone()
+            if row is None:
+                raise AccountNotFound(graph, account)
+            out, inc = empty_kind_counts(), empty_kind_counts()
+            for counts, column in ((out, "source"), (inc, "target")):
+                for kind, n in db.execute(
+                    f"SELECT kind, count(*) FROM interactions WHERE graph = ? AND {column} = ?"
+                    " GROUP BY kind",
+                    (graph, account),
+                ):
+                    counts[kind] = n
         return AccountDetail(account=_account(row), outgoing=out, incoming=inc)
 
     def iter_interactions(self, graph: str) -> Iterator[Interaction]:
-        db = self._conn()
-        _require_graph(db, graph)
-        cur = db.execute(
-            "SELECT id, kind, source, target, at_ms, post, in_reply_to, object, conversation,"
-            " platform FROM interactions WHERE graph = ? ORDER BY id",
-            (graph,),
-        )
-        for r in cur:
-            yield Interaction(
-                id=r[0],
-                kind=Kind(r[1]),
-                source=r[2],
-                target=r[3],
-                at=from_epoch_ms(r[4]),
-                post=r[5],
-                in_reply_to=r[6],
-                object=r[7],
-                conversation=r[8],
-                platform=r[9],
+        # a connection of its own, held while the caller iterates (and handed back when
+        # the generator ends or is dropped), never the one of the caller's other calls
+        db = self._checkout()
+        try:
+            _require_graph(db, graph)
+            cur = db.execute(
+                "SELECT id, kind, source, target, at_ms, post, in_reply_to, object,"
+                " conversation, platform FROM interactions WHERE graph = ? ORDER BY id",
+                (graph,),
             )
+            try:
+                for r in cur:
+                    yield Interaction(
+                        id=r[0],
+                        kind=Kind(r[1]),
+                        source=r[2],
+                        target=r[3],
+                        at=from_epoch_ms(r[4]),
+                        post=r[5],
+                        in_reply_to=r[6],
+                        object=r[7],
+                        conversation=r[8],
+                        platform=r[9],
+                    )
+            finally:
+                cur.close()
+        finally:
+            self._checkin(db)
 
     # analysis reads
     @contextmanager
@@ -327,14 +433,14 @@ class SqliteStore(SqliteAudits):
         """A deferred read transaction. In WAL mode its first read fixes the snapshot:
         every statement in it sees the database as of that read, whatever commits meanwhile,
         and it blocks no writer."""
-        db = self._conn()
-        db.execute("BEGIN")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+        with self._db() as db:
+            db.execute("BEGIN")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
 
     def read_snapshot(
         self, graph: str, *, since=None, until=None, edge_kinds: Sequence[Kind] = tuple(Kind),
@@ -400,6 +506,25 @@ class SqliteStore(SqliteAudits):
             where += " AND at_ms < ?"
             args.append(epoch_ms(until))
         return where, args
+
+
+def _borrowing(method):
+    """``method`` run inside ``_db``: the mixins' reads call ``self._conn()``, which is the
+    connection borrowed for the call."""
+
+    @functools.wraps(method)
+    def call(self: SqliteStore, *args, **kwargs):
+        with self._db():
+            return method(self, *args, **kwargs)
+
+    return call
+
+
+for _mixin in (SqliteAudits, SqliteKeys):
+    for _name, _method in vars(_mixin).items():
+        if not _name.startswith("_") and inspect.isfunction(_method) and _name not in vars(SqliteStore):
+            setattr(SqliteStore, _name, _borrowing(_method))
+del _mixin, _name, _method
 
 
 def _kind_values(kinds: Sequence[Kind]) -> list[str]:

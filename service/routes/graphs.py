@@ -7,14 +7,18 @@ from typing import Annotated
 from anyio import to_thread
 from litestar import Controller, Request, delete, get, post
 from litestar.datastructures import State
-from litestar.params import JSONBody, PathParameter
+from litestar.di import NamedDependency
+from litestar.exceptions import PermissionDeniedException
+from litestar.params import PathParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from graph.ingest.validate import decode_accounts
+from graph.keys import reaches
 from graph.model import AccountDetail, GraphInfo
+from service.auth import caller
 from service.deps import Store
-from service.openapi import AccountsOperation
-from service.wire import GraphCreate, Written, body_kind
+from service.openapi import AccountsOperation, json_body, problems
+from service.wire import JSON_OR_NDJSON, GraphCreate, Written, body_kind
 
 GraphPath = Annotated[str, PathParameter(description="graph id", max_length=128)]
 AccountPath = Annotated[str, PathParameter(description="account id", max_length=512)]
@@ -28,17 +32,22 @@ class GraphController(Controller):
         "/",
         operation_id="createGraph",
         status_code=HTTP_201_CREATED,
+        **json_body(GraphCreate),
+        responses=problems({403: "the key's graphs do not include this id", 409: "a graph with this id exists"}),
         summary="Create a graph workspace",
         sync_to_thread=True,
     )
-    def create_graph(self, store: Store, data: JSONBody[GraphCreate]) -> GraphInfo:
+    def create_graph(self, request: Request, store: Store, payload: NamedDependency[GraphCreate]) -> GraphInfo:
         """Graphs keep clients' data apart: an agency analyses each client in its own
-        graph. 409 when the id is taken."""
-        return store.create_graph(data.id, data.description)
+        graph. 409 when the id is taken; 403 when the key's grants do not reach the id."""
+        if not reaches(caller(request), payload.id):
+            raise PermissionDeniedException(detail=f"this key's graphs do not include {payload.id!r}")
+        return store.create_graph(payload.id, payload.description)
 
-    @get("/", operation_id="listGraphs", summary="List graphs", sync_to_thread=True)
-    def list_graphs(self, store: Store) -> list[GraphInfo]:
-        return store.list_graphs()
+    @get("/", operation_id="listGraphs", summary="The graphs this key reaches", sync_to_thread=True)
+    def list_graphs(self, request: Request, store: Store) -> list[GraphInfo]:
+        key = caller(request)
+        return [g for g in store.list_graphs() if reaches(key, g.id)]
 
     @get("/{graph:str}", operation_id="getGraph", summary="A graph with its counts and version", sync_to_thread=True)
     def get_graph(self, store: Store, graph: GraphPath) -> GraphInfo:
@@ -65,10 +74,13 @@ class GraphController(Controller):
         status_code=200,
         summary="Create or update accounts (JSON array or NDJSON)",
         operation_class=AccountsOperation,
+        responses=problems({422: "invalid accounts: every bad item and field is named; nothing was written"}),
+        opt={"content_types": JSON_OR_NDJSON},
     )
     async def upsert_accounts(self, request: Request, store: Store, graph: GraphPath) -> Written:
         """Fields left out keep their stored value. ``followers`` is the follower count the
-        platform claims (used for claimed reach). At most 50,000 accounts per request."""
+        platform claims (used for claimed reach). At most 50,000 accounts per request; JSON
+        nested deeper than 64 levels is 400."""
         body = await request.body()
         ndjson = body_kind(request)
         accounts = await to_thread.run_sync(lambda: decode_accounts(body, ndjson=ndjson))

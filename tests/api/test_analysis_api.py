@@ -104,6 +104,40 @@ def test_roles_of_a_bridge(demo_api):
         assert c.get(f"/v1/graphs/{graph}/accounts/nobody/roles").status_code == 404
 
 
+def test_an_account_without_edges_in_the_analysis_is_404_never_500(demo_api):
+    svc, graph = demo_api
+    with svc.client() as c:
+        r = c.post(f"/v1/graphs/{graph}/accounts", json=[{"id": "lurker", "handle": "@lurker"}])
+        assert r.status_code == 200, r.text
+        # exists in the graph, but has no interaction: not in the partition, so it has no
+        # roles (404), and its diversity is empty (nobody it listens to or talks with)
+        r = c.get(f"/v1/graphs/{graph}/accounts/lurker/roles")
+        if r.status_code == 202:
+            job = follow_to_end(c, r.headers["location"])
+            assert job["status"] == "failed" and job["error_kind"] == "not_found", job
+            r = c.get(f"/v1/graphs/{graph}/accounts/lurker/roles")
+        assert r.status_code == 404 and "lurker" in r.json()["detail"], r.text
+        d = get(svc, f"/v1/graphs/{graph}/accounts/lurker/diversity")
+        assert d["community"] == -1
+        assert d["listens_to"]["partners"] == 0 and d["converses_with"]["partners"] == 0
+        # a window in which a busy account did nothing
+        r = c.get(f"/v1/graphs/{graph}/accounts/north-00/roles",
+                  params={"since": "2030-01-01T00:00:00Z", "until": "2030-01-02T00:00:00Z"})
+        if r.status_code == 202:
+            follow_to_end(c, r.headers["location"])
+            r = c.get(f"/v1/graphs/{graph}/accounts/north-00/roles",
+                      params={"since": "2030-01-01T00:00:00Z", "until": "2030-01-02T00:00:00Z"})
+        assert r.status_code == 404, r.text
+
+
+def follow_to_end(c, job_url: str, timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    while (job := c.get(job_url).json())["status"] in ("queued", "running"):
+        assert time.monotonic() < deadline, job
+        time.sleep(0.1)
+    return job
+
+
 def test_pods_find_the_planted_pod_exactly(demo_api):
     svc, graph = demo_api
     body = get(svc, f"/v1/graphs/{graph}/pods", tau=60, min_repeats=3)

@@ -26,6 +26,8 @@ class Api:
         self.clock = FileClock(tmp_path / "clock")
         self.clock.set(T0)
         self.services = []
+        #: Neo4j's user and password (None on sqlite)
+        self.auth = None
 
     def start(self):
         svc = start_service(self.tmp, self.env)
@@ -53,6 +55,9 @@ def api(request, tmp_path, graph_id):
     r = castlegate("demo", "--graph", graph_id, env=env)
     assert r.returncode == 0, r.stderr
     a = Api(tmp_path, env, graph_id)
+    if request.param == "neo4j":
+        server = request.getfixturevalue("neo4j_server")
+        a.auth = (server.user, server.password)
     yield a
     a.stop()
 
@@ -229,6 +234,10 @@ def test_two_service_processes_run_each_slot_once(api):
     # the default refuses deliveries into the service's own network (SSRF)
     ({"account": "north-00", "every": "P1D", "webhook": {"url": "http://127.0.0.1:9/x"}}, "webhook.url"),
     ({"account": "north-00", "every": "P1D", "webhook": {"url": "http://169.254.169.254/latest"}}, "webhook.url"),
+    # ... in every spelling libc and curl accept, and by name
+    *[({"account": "north-00", "every": "P1D", "webhook": {"url": url}}, "webhook.url") for url in (
+        "http://100.64.0.1/", "http://0x7f000001/", "http://2130706433/", "http://127.1/", "http://localhost/",
+        "http://[::ffff:127.0.0.1]/", "http://no-such-host.invalid/hook")],
     ({"account": "north-00", "every": "P1D", "timezone": "Asia/Tokyo", "start": "9999-12-31T23:00:00Z"}, "start"),
     ({"account": "north-00", "every": "P1D", "timezone": "America/New_York", "start": "0001-01-01T00:00:00Z"}, "start"),
 ])
@@ -333,3 +342,117 @@ def test_pause_resume_reschedule_and_delete(tmp_path):
             assert c.post(f"{path}/run").status_code == 404
     finally:
         svc.stop()
+
+
+def test_inward_webhooks_are_refused_on_patch_too(service):
+    with service.client() as c:
+        assert c.post("/v1/graphs", json={"id": "g"}).status_code == 201
+        assert c.post("/v1/graphs/g/interactions", json=[{"id": "1", "kind": "reply", "source": "north-00",
+                                                           "target": "x", "at": "2026-01-01T00:00:00Z"}]).status_code == 200
+        a = c.post("/v1/graphs/g/audits", json={"account": "north-00", "every": "P1D"}).json()
+        for url in ("http://100.64.0.1/", "http://0x7f000001/", "http://2130706433/", "http://127.1/",
+                    "http://localhost/", "http://[::ffff:127.0.0.1]/"):
+            r = c.patch(a["links"]["self"], json={"webhook": {"url": url}})
+            assert r.status_code == 422, r.text
+            assert [e["field"] for e in r.json()["errors"]] == ["webhook.url"]
+        assert c.get(a["links"]["self"]).json()["webhook"] is None
+
+
+def _raw_secret(api, audit_id: str) -> str:
+    """The webhook secret as the store holds it: the sqlite row, or the Neo4j node."""
+    if "NEO4J_URI" not in api.env:
+        import sqlite3
+
+        with sqlite3.connect(api.tmp / "data" / "castlegate.sqlite") as db:
+            return db.execute("SELECT webhook_secret FROM audits WHERE id = ?", (audit_id,)).fetchone()[0]
+    import neo4j
+
+    with neo4j.GraphDatabase.driver(api.env["NEO4J_URI"], auth=api.auth) as driver:
+        records, _, _ = driver.execute_query("MATCH (a:Audit {id: $id}) RETURN a.webhook_secret AS s", id=audit_id)
+        return records[0]["s"]
+
+
+def test_webhook_secrets_are_encrypted_at_rest_and_deliveries_verify(api, receivers):
+    """Both schemes verify a delivery: castlegate's own header, and Standard Webhooks with
+    the reference package (at the real time: the package checks it)."""
+    import standardwebhooks
+
+    from graph.audits.signing import verify_standard
+
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    api.clock.set(now)
+    generated_hook, chosen_hook = receivers(), receivers()
+    svc = api.start()
+    g = api.graph
+    with svc.client() as c:
+        r = c.post(f"/v1/graphs/{g}/audits", json={"account": "north-00", "every": "P1D", "paused": True,
+                                                   "webhook": {"url": generated_hook.url}})
+        assert r.status_code == 201, r.text
+        generated, first = r.json()["webhook"]["secret"], r.json()
+        r = c.post(f"/v1/graphs/{g}/audits", json={"account": "south-00", "every": "P1D", "paused": True,
+                                                   "webhook": {"url": chosen_hook.url, "secret": "my-own-secret-123456"}})
+        assert r.status_code == 201, r.text
+        second = r.json()
+        for a, secret in ((first, generated), (second, "my-own-secret-123456")):
+            raw = _raw_secret(api, a["id"])
+            assert raw.startswith("fernet:") and secret not in raw
+            assert c.post(f"{a['links']['self']}/run").status_code == 202
+    [got] = generated_hook.wait_for(1)
+    assert standardwebhooks.Webhook(generated).verify(got.body, got.headers)["audit"]["id"] == first["id"]
+    assert verify(generated, got.body, got.headers["x-castlegate-signature"], now=now.timestamp())
+    [chosen] = chosen_hook.wait_for(1)
+    assert standardwebhooks.Webhook(b"my-own-secret-123456").verify(chosen.body, chosen.headers)
+    assert verify_standard("my-own-secret-123456", chosen.body, chosen.headers, now=now.timestamp())
+    assert verify("my-own-secret-123456", chosen.body, chosen.headers["x-castlegate-signature"], now=now.timestamp())
+
+
+def test_a_plaintext_secret_from_before_still_delivers_and_is_encrypted_when_next_written(api, receivers):
+    from service.bootstrap import open_store
+    from service.settings import Settings
+    from tests.conftest import child_environment
+
+    hook = receivers()
+    svc = api.start()
+    g = api.graph
+    with svc.client() as c:
+        a = c.post(f"/v1/graphs/{g}/audits", json={"account": "north-00", "every": "P1D", "paused": True,
+                                                   "webhook": {"url": hook.url}}).json()
+    store = open_store(Settings.from_env(child_environment(api.env)))
+    try:  # as a store written before secrets were encrypted holds it
+        store.update_audit(g, a["id"], {"webhook_secret": "plain-old-secret-0123"})
+    finally:
+        store.close()
+    assert _raw_secret(api, a["id"]) == "plain-old-secret-0123"
+    with svc.client() as c:
+        assert c.post(f"{a['links']['self']}/run").status_code == 202
+        [req] = hook.wait_for(1)
+        assert verify("plain-old-secret-0123", req.body, req.headers["x-castlegate-signature"],
+                      now=api.clock.now().timestamp())
+        # the webhook written again (moved, secret kept): encrypted now, the same secret
+        moved = hook.url.replace("/hook", "/moved")
+        assert c.patch(a["links"]["self"], json={"webhook": {"url": moved}}).json()["webhook"] == {"url": moved}
+        raw = _raw_secret(api, a["id"])
+        assert raw.startswith("fernet:") and "plain-old-secret-0123" not in raw
+        assert c.post(f"{a['links']['self']}/run").status_code == 202
+        reqs = hook.wait_for(2)
+    assert reqs[1].path == "/moved"
+    assert verify("plain-old-secret-0123", reqs[1].body, reqs[1].headers["x-castlegate-signature"],
+                  now=api.clock.now().timestamp())
+
+
+def test_delivery_failures_are_shown_as_categories_only(api):
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    svc = api.start()
+    with svc.client() as c:
+        a = c.post(f"/v1/graphs/{api.graph}/audits", json={
+            "account": "north-00", "every": "P1D", "paused": True,
+            "webhook": {"url": f"http://127.0.0.1:{port}/hook"}}).json()
+        assert c.post(f"{a['links']['self']}/run").status_code == 202
+        d = attempts(svc, a["links"]["self"], 1)
+    [attempt] = d["attempts"]
+    # a category, not "ConnectError: [Errno 111] Connect call failed ('127.0.0.1', ...)"
+    assert (attempt["error"], attempt["status_code"], attempt["delivered"]) == ("refused", None, False)

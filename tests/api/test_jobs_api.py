@@ -20,7 +20,7 @@ import httpx
 import psutil
 import pytest
 
-from tests.conftest import ROOT, castlegate, start_service
+from tests.conftest import ROOT, castlegate, child_environment, start_service
 
 #: a job that runs for a while: every stage of the Reddit reply network
 FULL = {"engine": "fast", "seed": 1}
@@ -232,8 +232,7 @@ class Worker:
 
 def start_worker(tmp_path: Path, env: dict[str, str]) -> Worker:
     log = tmp_path / f"worker-{uuid.uuid4().hex[:6]}.log"
-    child = {k: v for k, v in os.environ.items() if not k.startswith(("NEO4J_", "CASTLEGATE_NEO4J"))} | env
-    proc = subprocess.Popen([sys.executable, "-m", "service.cli", "worker"], cwd=ROOT, env=child,
+    proc = subprocess.Popen([sys.executable, "-m", "service.cli", "worker"], cwd=ROOT, env=child_environment(env),
                             stdout=log.open("w"), stderr=subprocess.STDOUT)
     return Worker(proc, log)
 
