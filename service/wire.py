@@ -11,7 +11,8 @@ from litestar import Request
 from litestar.exceptions import HTTPException
 
 from graph.audits.model import DeliveryAttempt
-from graph.model import Id, Text, Timestamp
+from graph.analysis.engine import ENGINES
+from graph.model import Id, Kind, Text, Timestamp
 
 
 class Health(msgspec.Struct, frozen=True):
@@ -27,6 +28,7 @@ class StoreStatus(msgspec.Struct, frozen=True):
 class Ready(msgspec.Struct, frozen=True, kw_only=True):
     status: str
     store: StoreStatus
+    #: every graph (to an admin key only)
     graphs: list[str]
     #: the task queue, the workers behind it and the result cache
     queue: "QueueStatus"
@@ -38,7 +40,7 @@ GraphId = Annotated[
     msgspec.Meta(
         min_length=1,
         max_length=128,
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$(?!\n)",
         description="letters, digits, '.', '_' and '-'; it appears in URLs",
     ),
 ]
@@ -61,10 +63,14 @@ class ImportResult(msgspec.Struct, frozen=True):
 
 
 _NDJSON = ("application/x-ndjson", "application/jsonl", "application/ndjson")
+#: what the batch routes (``.../interactions``, ``.../accounts``) take: their handlers'
+#: ``opt={"content_types": ...}``, which the guard enforces, and ``body_kind`` read the same
+JSON_OR_NDJSON = ("application/json", *_NDJSON)
 
 
 def body_kind(request: Request) -> bool:
-    """True for NDJSON bodies, False for a JSON array; 415 for anything else."""
+    """True for NDJSON bodies, False for a JSON array; 415 for anything else (one of
+    ``JSON_OR_NDJSON``; no Content-Type at all reads as JSON, for an empty body)."""
     media = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     if media in _NDJSON:
         return True
@@ -74,6 +80,32 @@ def body_kind(request: Request) -> bool:
         status_code=415,
         detail=f"Content-Type {media!r}: send application/json (an array) or application/x-ndjson",
     )
+
+
+# keys
+Scope = Annotated[str, msgspec.Meta(pattern=r"^(read|write|admin)$(?!\n)")]
+Grant = Annotated[str, msgspec.Meta(min_length=1, max_length=129, pattern=r"^(\*|[A-Za-z0-9][A-Za-z0-9._-]*\*?)$(?!\n)",
+                                    description="a graph id, a prefix ending in '*', or '*' (all graphs)")]
+
+
+class KeyCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    scopes: Annotated[list[Scope], msgspec.Meta(min_length=1, max_length=3)]
+    graphs: Annotated[list[Grant], msgspec.Meta(max_length=1000)] = []
+
+
+class KeyOut(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    name: str
+    scopes: list[str]
+    graphs: list[str]
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class KeyCreated(KeyOut, frozen=True, kw_only=True):
+    #: ``Authorization: Bearer <token>``; shown in this answer only
+    token: str
 
 
 # analysis
@@ -140,7 +172,9 @@ class QueueStatus(msgspec.Struct, frozen=True, kw_only=True):
     kind: str
     #: messages waiting for a worker
     pending: int
-    #: worker processes alive now (none: analyses wait until one starts)
+    #: worker processes alive now (0: analyses wait until one starts)
+    workers_alive: int
+    #: those workers, with the jobs they run (to an admin key only)
     workers: list[WorkerOut]
     #: result cache entries and bytes
     results: int
@@ -148,14 +182,21 @@ class QueueStatus(msgspec.Struct, frozen=True, kw_only=True):
 
 
 # audits
+#: whitespace as Python's ``\s`` reads it, spelled out: JSON Schema's ``\s`` (ECMA 262) is
+#: another set, so a pattern written with it would document something else than it checks
+_WS = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 WebhookUrl = Annotated[str, msgspec.Meta(
-    min_length=8, max_length=2048, pattern=r"^https?://[^\s/?#]+[^\s]*$",
+    min_length=8, max_length=2048, pattern=rf"^https?://[^{_WS}/?#]+[^{_WS}]*$(?!\n)",
     description="http(s) URL the finished runs are POSTed to")]
 WebhookSecret = Annotated[str, msgspec.Meta(
-    min_length=16, max_length=256, pattern=r"^[\x21-\x7e]+$",
+    min_length=16, max_length=256, pattern=r"^[\x21-\x7e]+$(?!\n)",
     description="HMAC key for X-Castlegate-Signature (16-256 printable characters);"
                 " castlegate generates one when left out")]
-Layers = Annotated[list[str], msgspec.Meta(min_length=1, max_length=6)]
+#: kinds and engines are checked by ``AnalysisParams`` (422 naming the field); the schema
+#: states them (extra_json_schema: the document only)
+_Kind = Annotated[str, msgspec.Meta(extra_json_schema={"enum": [k.value for k in Kind]})]
+Layers = Annotated[list[_Kind], msgspec.Meta(min_length=1, max_length=6)]
+Engine = Annotated[str, msgspec.Meta(extra_json_schema={"enum": list(ENGINES)})]
 
 
 class WebhookIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -175,7 +216,7 @@ class AuditCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     start: Timestamp | None = None
     layers: Layers | None = None
     seed: Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)] = 0
-    engine: str = "fast"
+    engine: Engine = "fast"
     resolution: Annotated[float, msgspec.Meta(gt=0, le=100)] = 1.0
     webhook: WebhookIn | None = None
     paused: bool = False
@@ -193,7 +234,7 @@ class AuditPatch(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     start: Timestamp | None | msgspec.UnsetType = msgspec.UNSET
     layers: Layers | msgspec.UnsetType = msgspec.UNSET
     seed: Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)] | msgspec.UnsetType = msgspec.UNSET
-    engine: str | msgspec.UnsetType = msgspec.UNSET
+    engine: Engine | msgspec.UnsetType = msgspec.UNSET
     resolution: Annotated[float, msgspec.Meta(gt=0, le=100)] | msgspec.UnsetType = msgspec.UNSET
     webhook: WebhookIn | None | msgspec.UnsetType = msgspec.UNSET
     paused: bool | msgspec.UnsetType = msgspec.UNSET

@@ -21,15 +21,22 @@ DEFAULT_LAYERS: tuple[str, ...] = ("reply", "quote", "mention", "repost", "like"
 _KINDS = {k.value for k in Kind}
 
 
+def _doc(**json_schema) -> msgspec.Meta:
+    """What the JSON Schema (and so the OpenAPI document) states of a field whose rule
+    ``__post_init__`` checks (a 422 naming the field, rather than a decoding error)."""
+    return msgspec.Meta(extra_json_schema=json_schema)
+
+
 class AnalysisParams(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Everything that changes an analysis' numbers. Limits (how many items an answer
     lists) are not here: they only cut what is shown."""
 
-    layers: tuple[str, ...] = DEFAULT_LAYERS
-    since: datetime | None = None
-    until: datetime | None = None
+    layers: Annotated[tuple[Annotated[str, _doc(enum=[k.value for k in Kind])], ...],
+                      _doc(minItems=1)] = DEFAULT_LAYERS
+    since: Annotated[datetime, _doc(format="date-time")] | None = None
+    until: Annotated[datetime, _doc(format="date-time")] | None = None
     seed: Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)] = 0
-    engine: str = "fast"
+    engine: Annotated[str, _doc(enum=list(ENGINES))] = "fast"
     resolution: Annotated[float, msgspec.Meta(gt=0, le=100)] = 1.0
     #: degree-preserving rewirings behind every castle z-score
     null_samples: Annotated[int, msgspec.Meta(ge=2, le=200)] = 20

@@ -8,40 +8,78 @@ the short wait), else 202 with the job. Nothing here computes.
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import datetime, timezone
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 import msgspec
-from litestar import Controller, Response, delete, get, post
+from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import State
-from litestar.exceptions import HTTPException
+from litestar.di import NamedDependency
+from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import ResponseSpec
-from litestar.params import JSONBody, PathParameter, QueryParameter
+from litestar.params import PathParameter, QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from graph.analysis.answers import (
     DEFAULT_ANSWERS, FULL, CastlesAnswer, CommunitiesAnswer, DiversityAnswer, GatekeepersAnswer,
     PodsAnswer, PolarizationAnswer, ReachAnswer, RolesAnswer, TrustedAnswer,
 )
+from graph.analysis.engine import ENGINES
 from graph.analysis.params import AnalysisParams
 from graph.errors import FieldError, InvalidInput
 from graph.ingest.validate import split_error
 from graph.jobs.model import Job, JobStatus
+from graph.jobs.port import JobNotFound
+from graph.keys import reaches
+from graph.model import Kind
 from service.analyses import Analyses
+from service.auth import caller
+from service.openapi import json_body, problems
 from service.routes.graphs import AccountPath, GraphPath
 from service.wire import JobOut, JobsPage, ReachRequest
 
-Layers = Annotated[
-    str | None,
-    QueryParameter(description="comma-separated kinds: reply, quote, mention, repost, like, follow"),
-]
-Since = Annotated[datetime | None, QueryParameter(description="RFC 3339; interactions at or after")]
-Until = Annotated[datetime | None, QueryParameter(description="RFC 3339; interactions before")]
-Seed = Annotated[int | None, QueryParameter(description="random seed (default 0)")]
-EngineQ = Annotated[str | None, QueryParameter(description="fast (igraph/NetworKit, default) or reference (networkx)")]
-Resolution = Annotated[float | None, QueryParameter(description="Louvain resolution (default 1)")]
+_PARAMS = {f.name: f.type for f in msgspec.inspect.type_info(AnalysisParams).fields}
+
+
+def _bounds(name: str) -> dict[str, float]:
+    """The bounds ``AnalysisParams`` puts on a number, for its query parameter: one rule,
+    declared once, enforced at the door (400) and stated in the document."""
+    t = _PARAMS[name]
+    return {k: getattr(t, k) for k in ("gt", "ge", "lt", "le") if getattr(t, k) is not None}
+
+
+_KINDS = "|".join(k.value for k in Kind)
+#: ``layers`` in a query: kinds separated by commas, spaces around them allowed. The
+#: document states this pattern and ``params_from`` enforces it (422 naming layers)
+LAYERS_PATTERN = rf"^ *({_KINDS}) *(, *({_KINDS}) *)*$"
+Layers = Annotated[str | None, QueryParameter(
+    description="comma-separated kinds: reply, quote, mention, repost, like, follow"
+                " (default: reply, quote, mention, repost, like)",
+    schema_extra={"pattern": LAYERS_PATTERN})]
+Since = Annotated[str | None, QueryParameter(format="date-time",
+                                             description="RFC 3339 with a timezone; interactions at or after")]
+Until = Annotated[str | None, QueryParameter(format="date-time",
+                                             description="RFC 3339 with a timezone; interactions before")]
+# numbers are not Optional: the framework would read "null" as left out
+Seed = Annotated[int, QueryParameter(**_bounds("seed"), description="random seed")]
+EngineQ = Annotated[str | None, QueryParameter(
+    enum=list(ENGINES), description="fast (igraph/NetworKit, default) or reference (networkx)")]
+Resolution = Annotated[float, QueryParameter(**_bounds("resolution"), description="Louvain resolution")]
+NullSamples = Annotated[int, QueryParameter(
+    **_bounds("null_samples"), description="degree-preserving rewirings (at most CASTLEGATE_MAX_NULL_SAMPLES)")]
+Tau = Annotated[float, QueryParameter(**_bounds("tau"), description="seconds")]
+MinRepeats = Annotated[int, QueryParameter(**_bounds("min_repeats"),
+                                            description="co-actions needed to link two accounts")]
+#: the defaults of the numbers above
+DEFAULT = AnalysisParams()
 Limit = Annotated[int, QueryParameter(ge=1, le=1000, description="how many items to list")]
+#: ``members_limit``'s default: every member
+ALL_MEMBERS = 2**31 - 1
+MembersLimit = Annotated[int, QueryParameter(ge=0, le=ALL_MEMBERS, description="cut each members list")]
+#: a job's states (``graph.jobs.model.JobStatus``), the values ``status`` takes
+JOB_STATES = tuple(v for k, v in vars(JobStatus).items() if not k.startswith("_"))
 JobPath = Annotated[str, PathParameter(max_length=64, description="job id")]
 
 #: the GET route of each answer, for links (reach is a POST: its answer is the job's result)
@@ -56,15 +94,34 @@ def params_from(**given: Any) -> AnalysisParams:
     """Query parameters -> AnalysisParams, with errors naming the parameter."""
     raw = {k: v for k, v in given.items() if v is not None}
     if isinstance(raw.get("layers"), str):
-        raw["layers"] = [x.strip() for x in raw["layers"].split(",") if x.strip()]
+        if not re.fullmatch(LAYERS_PATTERN, raw["layers"]):
+            raise InvalidInput([FieldError("layers", f"comma-separated kinds, each one of {', '.join(Kind)}; "
+                                                     f"got {raw['layers'][:200]!r}")])
+        raw["layers"] = [x.strip() for x in raw["layers"].split(",")]
     for k in ("since", "until"):
-        if isinstance(raw.get(k), datetime):
+        if isinstance(raw.get(k), datetime):  # from a body: already read as RFC 3339
             raw[k] = raw[k].isoformat()
     try:
-        return msgspec.convert(raw, AnalysisParams)
+        return in_utc(msgspec.convert(raw, AnalysisParams))
     except msgspec.ValidationError as e:
         field, message = split_error(str(e))
         raise InvalidInput([FieldError(field or "query", message)]) from None
+
+
+def in_utc(p: AnalysisParams) -> AnalysisParams:
+    """``since`` and ``until`` as the workers read them, in UTC, where some RFC 3339 times
+    do not exist (0001-01-01T00:00:00+02:00 falls in the year 0): 422 for those."""
+    errors = []
+    for name in ("since", "until"):
+        value = getattr(p, name)
+        if value is not None and value.tzinfo is not None:
+            try:
+                value.astimezone(timezone.utc)
+            except OverflowError:
+                errors.append(FieldError(name, "out of range: a time between the years 1 and 9999 in UTC"))
+    if errors:
+        raise InvalidInput(errors)
+    return p
 
 
 def answer_url(graph: str, target: str, params: dict, args: dict) -> str | None:
@@ -110,12 +167,26 @@ def respond(analyses: Analyses, graph: str, params: AnalysisParams, target: str,
     return Response(content=out.body, media_type="application/json")
 
 
-def _responses(kind: type) -> dict:
+#: what an analysis answer can be refused for, beyond the guard's answers
+_ANSWER_PROBLEMS = {
+    409: "the job computing this answer was cancelled",
+    422: "invalid parameters (layers, engine, until not after since, a time without its timezone or out of the"
+         " years 1-9999 in UTC, null_samples above CASTLEGATE_MAX_NULL_SAMPLES), named in errors",
+    429: "the graph has CASTLEGATE_MAX_ACTIVE_JOBS_PER_GRAPH analyses queued or running",
+    503: "the job computing it hit its time limit (CASTLEGATE_JOB_TIME_LIMIT) or outlived its workers",
+}
+
+
+_NO_ACCOUNT = "the account has no interaction in the analysed layers and window"
+
+
+def _responses(kind: type, more: dict[int, str] | None = None) -> dict:
     return {
         200: ResponseSpec(data_container=kind, generate_examples=False,
                           description="the result, with the manifest of its analysis"),
         202: ResponseSpec(data_container=JobOut, generate_examples=False,
                           description="not cached, and not computed within the wait: follow the job"),
+        **problems(_ANSWER_PROBLEMS | (more or {})),
     }
 
 
@@ -126,22 +197,22 @@ class AnalysisController(Controller):
     @get("/communities", operation_id="communities", responses=_responses(CommunitiesAnswer), sync_to_thread=True,
          summary="Louvain communities with modularity and per-community structure")
     def communities(self, state: State, graph: GraphPath, layers: Layers = None, since: Since = None,
-                    until: Until = None, seed: Seed = None, engine: EngineQ = None,
-                    resolution: Resolution = None,
-                    members_limit: Annotated[int | None, QueryParameter(ge=0, description="cut each members list (default: all)")] = None,
+                    until: Until = None, seed: Seed = DEFAULT.seed, engine: EngineQ = None,
+                    resolution: Resolution = DEFAULT.resolution, members_limit: MembersLimit = ALL_MEMBERS,
                     ) -> Response:
         """Default layers: reply, quote, mention, repost, like. ``members`` lists every
         account of a community unless ``members_limit`` cuts it (``size`` is always the
         full count)."""
         p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine, resolution=resolution)
-        return respond(state.analyses, graph, p, "communities", {"members_limit": members_limit})
+        every = members_limit >= ALL_MEMBERS  # the default: the argument is left out, as before
+        return respond(state.analyses, graph, p, "communities", {"members_limit": None if every else members_limit})
 
-    @get("/accounts/{account:str}/roles", operation_id="accountRoles", responses=_responses(RolesAnswer),
-         sync_to_thread=True,
+    @get("/accounts/{account:str}/roles", operation_id="accountRoles", sync_to_thread=True,
+         responses=_responses(RolesAnswer, {404: _NO_ACCOUNT}),
          summary="One account's structural roles: module z, participation, brokerage, constraint, centralities")
     def roles(self, state: State, graph: GraphPath, account: AccountPath, layers: Layers = None,
-              since: Since = None, until: Until = None, seed: Seed = None, engine: EngineQ = None,
-              resolution: Resolution = None) -> Response:
+              since: Since = None, until: Until = None, seed: Seed = DEFAULT.seed, engine: EngineQ = None,
+              resolution: Resolution = DEFAULT.resolution) -> Response:
         """404 when the account has no interaction in the analysed layers and window."""
         p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine, resolution=resolution)
         return respond(state.analyses, graph, p, "roles", {"account": account})
@@ -149,25 +220,24 @@ class AnalysisController(Controller):
     @get("/gatekeepers", operation_id="gatekeepers", responses=_responses(GatekeepersAnswer), sync_to_thread=True,
          summary="Accounts ranked by how much they carry information across community borders")
     def gatekeepers(self, state: State, graph: GraphPath, limit: Limit = 20, layers: Layers = None,
-                    since: Since = None, until: Until = None, seed: Seed = None, engine: EngineQ = None,
-                    resolution: Resolution = None) -> Response:
+                    since: Since = None, until: Until = None, seed: Seed = DEFAULT.seed, engine: EngineQ = None,
+                    resolution: Resolution = DEFAULT.resolution) -> Response:
         p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine, resolution=resolution)
         return respond(state.analyses, graph, p, "gatekeepers", {"limit": limit})
 
     @get("/trusted-voices", operation_id="trustedVoices", responses=_responses(TrustedAnswer), sync_to_thread=True,
          summary="Accounts many distinct others converse with, across communities")
     def trusted(self, state: State, graph: GraphPath, limit: Limit = 20, layers: Layers = None,
-                since: Since = None, until: Until = None, seed: Seed = None, engine: EngineQ = None,
-                resolution: Resolution = None) -> Response:
+                since: Since = None, until: Until = None, seed: Seed = DEFAULT.seed, engine: EngineQ = None,
+                resolution: Resolution = DEFAULT.resolution) -> Response:
         p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine, resolution=resolution)
         return respond(state.analyses, graph, p, "trusted-voices", {"limit": limit})
 
     @get("/castles", operation_id="castles", responses=_responses(CastlesAnswer), sync_to_thread=True,
          summary="Every community's castle score, its components as z-scores against a null model")
     def castles(self, state: State, graph: GraphPath, layers: Layers = None, since: Since = None,
-                until: Until = None, seed: Seed = None, engine: EngineQ = None, resolution: Resolution = None,
-                null_samples: Annotated[int | None, QueryParameter(
-                    description="degree-preserving rewirings (default 20; at most CASTLEGATE_MAX_NULL_SAMPLES)")] = None,
+                until: Until = None, seed: Seed = DEFAULT.seed, engine: EngineQ = None,
+                resolution: Resolution = DEFAULT.resolution, null_samples: NullSamples = DEFAULT.null_samples,
                 ) -> Response:
         p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine,
                         resolution=resolution, null_samples=null_samples)
@@ -176,10 +246,9 @@ class AnalysisController(Controller):
     @get("/pods", operation_id="pods", responses=_responses(PodsAnswer), sync_to_thread=True,
          summary="Coordinated amplification: accounts that amplify the same object within tau seconds, repeatedly")
     def pods(self, state: State, graph: GraphPath,
-             tau: Annotated[float | None, QueryParameter(description="seconds (default 60)")] = None,
-             min_repeats: Annotated[int | None, QueryParameter(description="co-actions needed to link two accounts (default 3)")] = None,
-             layers: Layers = None, since: Since = None, until: Until = None, seed: Seed = None,
-             engine: EngineQ = None, resolution: Resolution = None) -> Response:
+             tau: Tau = DEFAULT.tau, min_repeats: MinRepeats = DEFAULT.min_repeats,
+             layers: Layers = None, since: Since = None, until: Until = None, seed: Seed = DEFAULT.seed,
+             engine: EngineQ = None, resolution: Resolution = DEFAULT.resolution) -> Response:
         p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine,
                         resolution=resolution, tau=tau, min_repeats=min_repeats)
         return respond(state.analyses, graph, p, "pods")
@@ -187,57 +256,81 @@ class AnalysisController(Controller):
     @get("/polarization", operation_id="polarization", responses=_responses(PolarizationAnswer), sync_to_thread=True,
          summary="Graph-level polarization: modularity (raw and against a null model), assortativity, RWC, cross-community conversation")
     def polarization(self, state: State, graph: GraphPath, layers: Layers = None, since: Since = None,
-                     until: Until = None, seed: Seed = None, engine: EngineQ = None,
-                     resolution: Resolution = None) -> Response:
+                     until: Until = None, seed: Seed = DEFAULT.seed, engine: EngineQ = None,
+                     resolution: Resolution = DEFAULT.resolution) -> Response:
         p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine, resolution=resolution)
         return respond(state.analyses, graph, p, "polarization")
 
-    @get("/accounts/{account:str}/diversity", operation_id="accountDiversity", responses=_responses(DiversityAnswer),
-         sync_to_thread=True,
+    @get("/accounts/{account:str}/diversity", operation_id="accountDiversity", sync_to_thread=True,
+         responses=_responses(DiversityAnswer, {404: _NO_ACCOUNT}),
          summary="How diverse one account's listening (follows) and conversation are, across communities")
     def diversity(self, state: State, graph: GraphPath, account: AccountPath, layers: Layers = None,
-                  since: Since = None, until: Until = None, seed: Seed = None, engine: EngineQ = None,
-                  resolution: Resolution = None) -> Response:
+                  since: Since = None, until: Until = None, seed: Seed = DEFAULT.seed, engine: EngineQ = None,
+                  resolution: Resolution = DEFAULT.resolution) -> Response:
         p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine, resolution=resolution)
         return respond(state.analyses, graph, p, "diversity", {"account": account})
 
-    @post("/reach", operation_id="reach", responses=_responses(ReachAnswer), sync_to_thread=True, status_code=200,
+    @post("/reach", operation_id="reach", sync_to_thread=True, status_code=200, opt={"scope": "read"},
+          **json_body(ReachRequest),
+          responses=_responses(ReachAnswer, {422: _ANSWER_PROBLEMS[422] + "; or neither accounts nor objects"}),
           summary="Claimed vs de-duplicated vs conversational reach, and who supplies the claim")
-    def reach(self, state: State, graph: GraphPath, data: JSONBody[ReachRequest], seed: Seed = None,
-              engine: EngineQ = None, resolution: Resolution = None, layers: Layers = None) -> Response:
+    def reach(self, state: State, graph: GraphPath, payload: NamedDependency[ReachRequest], seed: Seed = DEFAULT.seed,
+              engine: EngineQ = None, resolution: Resolution = DEFAULT.resolution, layers: Layers = None) -> Response:
         """Castle and pod members come from the analysis for the same window and
         parameters; the answer's manifest is that analysis'."""
-        if not data.accounts and not data.objects:
+        if not payload.accounts and not payload.objects:
             raise InvalidInput([FieldError("accounts", "give accounts, objects or both")])
-        p = params_from(layers=layers, since=data.since, until=data.until, seed=seed, engine=engine,
+        p = params_from(layers=layers, since=payload.since, until=payload.until, seed=seed, engine=engine,
                         resolution=resolution)
         # sorted and de-duplicated: the same question in another order is one cache entry
-        args = {"accounts": sorted(set(data.accounts)), "objects": sorted(set(data.objects))}
+        args = {"accounts": sorted(set(payload.accounts)), "objects": sorted(set(payload.objects))}
         return respond(state.analyses, graph, p, "reach", args)
 
 
 @post("/v1/graphs/{graph:str}/analyses", operation_id="startAnalysis", tags=["analysis"],
-      status_code=HTTP_202_ACCEPTED, sync_to_thread=True,
+      status_code=HTTP_202_ACCEPTED, sync_to_thread=True, opt={"scope": "read"}, **json_body(AnalysisParams),
+      responses=problems({422: _ANSWER_PROBLEMS[422],
+                          429: _ANSWER_PROBLEMS[429]}),
       summary="Start (or find) a background analysis of every graph-wide stage")
-def start_analysis(state: State, graph: GraphPath, data: JSONBody[AnalysisParams]) -> Response:
+def start_analysis(state: State, graph: GraphPath, payload: NamedDependency[AnalysisParams]) -> Response:
     """Answers 202 with the job; an identical job (same graph version and parameters)
     is returned instead of starting another, and a cached result gives a job that is
     already done. When done, its links lead to the usual answers, already computed."""
-    return _accepted(state.analyses.start(graph, data, FULL))
+    return _accepted(state.analyses.start(graph, in_utc(payload), FULL))
 
 
 @get("/v1/analyses", operation_id="listAnalyses", tags=["analysis"], sync_to_thread=True,
-     summary="Analysis jobs, newest first")
+     responses=problems({404: "no job `after` (or one of a graph the key does not reach)"}),
+     summary="Analysis jobs of the graphs this key reaches, newest first")
 def list_analyses(
+    request: Request,
     state: State,
     graph: Annotated[str | None, QueryParameter(max_length=128, description="only this graph's jobs")] = None,
-    status: Annotated[str | None, QueryParameter(
-        description="queued, running, done, failed or cancelled", pattern="^(queued|running|done|failed|cancelled)$")] = None,
+    status: Annotated[str | None, QueryParameter(enum=list(JOB_STATES), description="only jobs in this state")] = None,
     limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
     after: Annotated[str | None, QueryParameter(max_length=64, description="continue after this job (a page's last)")] = None,
 ) -> JobsPage:
-    jobs = state.analyses.jobs.list(graph=graph, status=status, limit=limit + 1, after=after)
-    page, more = jobs[:limit], len(jobs) > limit
+    if status is not None and status not in JOB_STATES:
+        raise ValidationException(f"status must be one of {', '.join(JOB_STATES)}",
+                                  extra=[{"key": "status", "source": "query", "message": f"got {status[:64]!r}"}])
+    key = caller(request)
+    if graph is not None and not reaches(key, graph):
+        return JobsPage(jobs=[], next=None)  # as for a graph without jobs: nothing to enumerate
+    jobs_store = state.analyses.jobs
+    if after is not None:
+        _job_of(request, state, after)  # a job of another key's graph is not a cursor either
+    page: list[Job] = []
+    cursor, scanned = after, 0
+    # a key that reaches only some graphs sees only their jobs: read on until the page is full
+    while len(page) <= limit and scanned < _SCAN_MAX:
+        batch = jobs_store.list(graph=graph, status=status, limit=limit + 1, after=cursor)
+        scanned += len(batch)
+        page += [j for j in batch if reaches(key, j.graph)]
+        if len(batch) < limit + 1:
+            break
+        cursor = batch[-1].id
+    more = len(page) > limit
+    page = page[:limit]
     nxt = None
     if more:
         q = {k: v for k, v in (("graph", graph), ("status", status), ("limit", limit), ("after", page[-1].id)) if v}
@@ -245,19 +338,33 @@ def list_analyses(
     return JobsPage(jobs=[job_out(j) for j in page], next=nxt)
 
 
+#: jobs read at most to fill one page for a key that reaches few graphs
+_SCAN_MAX = 5_000
+
+
+def _job_of(request: Request, state: State, job_id: str) -> Job:
+    """The job, when the key reaches its graph; else not found, as for no job at all."""
+    job = state.analyses.jobs.get(job_id)
+    if not reaches(caller(request), job.graph):
+        raise JobNotFound(job_id)
+    return job
+
+
 @get("/v1/analyses/{job:str}", operation_id="getAnalysis", tags=["analysis"], sync_to_thread=True,
      summary="Status and progress of an analysis job; links to the results when done")
-def get_analysis(state: State, job: JobPath) -> JobOut:
-    return job_out(state.analyses.jobs.get(job))
+def get_analysis(request: Request, state: State, job: JobPath) -> JobOut:
+    return job_out(_job_of(request, state, job))
 
 
 @get("/v1/analyses/{job:str}/result", operation_id="getAnalysisResult", tags=["analysis"], sync_to_thread=True,
+     responses=problems({404: "the result was evicted from the result cache since: ask again",
+                         409: "the job is not done (queued, running, failed or cancelled)"}),
      summary="The answer a finished job computed (409 while it is not done)")
-def get_analysis_result(state: State, job: JobPath) -> Response:
+def get_analysis_result(request: Request, state: State, job: JobPath) -> Response:
     """The same bytes the answer's own endpoint gives (for reach, the only way to read a
     result computed in the background). 404 when it was evicted from the result cache
     since: ask again."""
-    j = state.analyses.jobs.get(job)
+    j = _job_of(request, state, job)
     if j.status != JobStatus.DONE:
         raise HTTPException(status_code=409, detail=f"job {j.id} is {j.status}, not done")
     return Response(content=state.analyses.result(j), media_type="application/json")
@@ -265,7 +372,7 @@ def get_analysis_result(state: State, job: JobPath) -> Response:
 
 @delete("/v1/analyses/{job:str}", operation_id="cancelAnalysis", tags=["analysis"], status_code=200,
         sync_to_thread=True, summary="Cancel a queued or running job; its worker stops within seconds")
-def cancel_analysis(state: State, job: JobPath) -> JobOut:
+def cancel_analysis(request: Request, state: State, job: JobPath) -> JobOut:
     """The job becomes ``cancelled`` at once; a running analysis is stopped (its process
     killed) within a couple of seconds. A finished job is answered unchanged."""
-    return job_out(state.analyses.cancel(job))
+    return job_out(state.analyses.cancel(_job_of(request, state, job).id))
