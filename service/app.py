@@ -23,6 +23,7 @@ from service import __version__
 from service.auth import Keys, guard
 from service.bootstrap import open_services
 from service.errors import EXCEPTION_HANDLERS
+from service.held import held_answers
 from service.limits import limiter_for
 from service.openapi import document_problems
 from service.protect import guard_hosts
@@ -66,7 +67,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         dependencies={"store": Provide(_store, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
-        middleware=[guard_hosts(settings.host_names), _access_log, _allow_every_method(allow)],
+        middleware=[guard_hosts(settings.host_names), _access_log, _allow_every_method(allow),
+                    held_answers(analysis.ANSWER_ROUTES)],
         cors_config=_cors(settings),
         request_max_body_size=settings.max_body_bytes,
         openapi_config=openapi_config(),

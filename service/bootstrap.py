@@ -65,7 +65,8 @@ def open_services(settings: Settings, store: Store | None = None) -> Services:
     jobs = open_job_store(settings)
     queue = Queue(settings)
     analyses = Analyses(store, jobs, queue.enqueue, wait=settings.answer_wait,
-                        max_null_samples=settings.max_null_samples, max_active=settings.max_active_jobs)
+                        max_null_samples=settings.max_null_samples, max_active=settings.max_active_jobs,
+                        hot_bytes=settings.hot_answers_bytes)
     return Services(settings, store, jobs, queue, analyses, error, own)
 
 

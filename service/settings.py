@@ -62,6 +62,8 @@ class Settings:
     results_max_bytes: int = 1 << 30
     #: most degree-preserving rewirings one request may ask for (``null_samples``)
     max_null_samples: int = 100
+    #: bytes of answers each API process keeps in its own memory (the most asked first)
+    hot_answers_bytes: int = 64 << 20
     #: the Host names clients may use (comma-separated; "*.example.org" for subdomains,
     #: "*" for any); unset: the loopback names when ``host`` is loopback, else any
     allowed_hosts: str | None = None
@@ -171,6 +173,7 @@ _ENV_NAMES = {
     "answer_wait": "CASTLEGATE_ANSWER_WAIT",
     "results_max_bytes": "CASTLEGATE_RESULTS_MAX_BYTES",
     "max_null_samples": "CASTLEGATE_MAX_NULL_SAMPLES",
+    "hot_answers_bytes": "CASTLEGATE_HOT_ANSWERS_BYTES",
     "allowed_hosts": "CASTLEGATE_ALLOWED_HOSTS",
     "cors_origins": "CASTLEGATE_CORS_ORIGINS",
     "rate_limit": "CASTLEGATE_RATE_LIMIT",
@@ -190,7 +193,7 @@ _ENV_NAMES = {
 }
 
 _INTS = ("port", "max_body_bytes", "webhook_max_attempts", "worker_concurrency", "results_max_bytes",
-         "max_null_samples", "rate_limit", "max_active_jobs", "max_audits",
+         "max_null_samples", "hot_answers_bytes", "rate_limit", "max_active_jobs", "max_audits",
          "import_max_bytes", "import_max_lines", "import_max_items")
 _POSITIVE_FLOATS = ("scheduler_poll", "webhook_timeout", "webhook_backoff", "audit_lease", "job_time_limit",
                     "job_lease")

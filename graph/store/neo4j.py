@@ -211,6 +211,10 @@ class Neo4jStore(Neo4jAudits, Neo4jKeys):
             s.run("CALL db.awaitIndexes(300)").consume()
         self._schema_ready = True
 
+    def change_token(self) -> None:
+        """Neo4j has no change counter a client can read without a round trip."""
+        return None
+
     def server_version(self) -> str:
         with self._reach(), self._session(default_access_mode=neo4j.READ_ACCESS) as s:
             rec = s.run(

@@ -66,6 +66,11 @@ class GraphStore(Protocol):
 
     def close(self) -> None: ...
 
+    def change_token(self) -> int | None:
+        """A number that changes whenever anything is committed to the store, by any
+        process, read without a round trip; None when the store cannot tell that cheaply.
+        What was read from the store stays current while the token stays the same."""
+
     # workspaces
     def create_graph(self, graph: str, description: str = "") -> GraphInfo:
         """Raises ``GraphExists``."""

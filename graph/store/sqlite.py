@@ -139,6 +139,9 @@ class SqliteStore(SqliteAudits, SqliteKeys):
         self._pid = os.getpid()
         #: ``db``: the connection the current call of this thread borrowed (``_db``)
         self._bound = threading.local()
+        #: the connection that only watches for commits (``change_token``), with its pid
+        self._watch: tuple[sqlite3.Connection, int] | None = None
+        self._watch_lock = threading.Lock()
         with self._db() as db:
             db.executescript(_SCHEMA + _AUDIT_SCHEMA + _KEY_SCHEMA)
 
@@ -232,11 +235,27 @@ class SqliteStore(SqliteAudits, SqliteKeys):
         except sqlite3.Error as e:
             raise StoreUnavailable(str(e)) from e
 
+    def change_token(self) -> int:
+        """SQLite's ``data_version`` on a connection that never writes: it moves whenever
+        any other connection, of this process or another, commits to the file. Reading it
+        costs microseconds (the WAL index in shared memory), no query of the data."""
+        with self._watch_lock:
+            if self._watch is None or self._watch[1] != os.getpid():
+                self._watch = (self._open(), os.getpid())
+            try:
+                return self._watch[0].execute("PRAGMA data_version").fetchone()[0]
+            except sqlite3.Error as e:
+                raise StoreUnavailable(f"{self.path}: {e}") from e
+
     def close(self) -> None:
         """Closes the idle connections now and those in use when their call ends. The store
         stays usable: a later call opens a connection again."""
         with self._lock:
             idle, self._idle, self._busy = self._idle, [], set()
+        with self._watch_lock:
+            if self._watch is not None and self._watch[1] == os.getpid():
+                idle.append(self._watch[0])
+            self._watch = None
         for db in idle:
             db.close()
 

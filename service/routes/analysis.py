@@ -14,13 +14,14 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 import msgspec
+from anyio import to_thread
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import ResponseSpec
-from litestar.params import PathParameter, QueryParameter
-from litestar.status_codes import HTTP_202_ACCEPTED
+from litestar.params import HeaderParameter, PathParameter, QueryParameter
+from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_304_NOT_MODIFIED
 
 from graph.analysis.answers import (
     DEFAULT_ANSWERS, FULL, CastlesAnswer, CommunitiesAnswer, DiversityAnswer, GatekeepersAnswer,
@@ -36,6 +37,7 @@ from graph.keys import reaches
 from graph.model import Kind
 from service.analyses import Analyses
 from service.auth import caller
+from service.held import ANSWER_CACHING, asked, matches
 from service.openapi import json_body, problems
 from service.routes.graphs import AccountPath, GraphPath
 from service.wire import JobOut, JobsPage, ReachRequest
@@ -81,6 +83,9 @@ MembersLimit = Annotated[int, QueryParameter(ge=0, le=ALL_MEMBERS, description="
 #: a job's states (``graph.jobs.model.JobStatus``), the values ``status`` takes
 JOB_STATES = tuple(v for k, v in vars(JobStatus).items() if not k.startswith("_"))
 JobPath = Annotated[str, PathParameter(max_length=64, description="job id")]
+IfNoneMatch = Annotated[str | None, HeaderParameter(
+    name="If-None-Match", max_length=4096,
+    description="ETags of answers the client holds: 304 without a body when the answer is one of them")]
 
 #: the GET route of each answer, for links (reach is a POST: its answer is the job's result)
 _ROUTES = {
@@ -159,12 +164,29 @@ def _accepted(job: Job) -> Response:
     )
 
 
-def respond(analyses: Analyses, graph: str, params: AnalysisParams, target: str,
-            args: dict | None = None) -> Response:
-    out = analyses.answer(graph, params, target, args)
+#: the GET routes whose answers ``service/held.py`` may serve
+ANSWER_ROUTES = {"communities", "roles", "gatekeepers", "trusted", "castles", "pods", "polarization", "diversity"}
+
+
+async def respond(analyses: Analyses, graph: str, params: AnalysisParams, target: str,
+                  args: dict | None = None, if_none_match: str | None = None) -> Response:
+    """A held answer straight from the event loop; anything that needs the store, the
+    result cache or a wait in a worker thread. The parsed question is told to the
+    held-answers middleware (``service/held.py``), which answers the next request of the
+    same shape itself."""
+    params, args = analyses.question(params, target, args)
+    asked(graph, target, params, args)
+    out = analyses.hot_answer(graph, params, target, args)
+    if out is None:
+        out = await to_thread.run_sync(analyses.answer, graph, params, target, args)
     if isinstance(out, Job):
         return _accepted(out)
-    return Response(content=out.body, media_type="application/json")
+    headers = {"ETag": out.etag, "Cache-Control": ANSWER_CACHING}
+    if if_none_match is not None and matches(if_none_match, out.etag):
+        return Response(content=None, status_code=HTTP_304_NOT_MODIFIED, headers=headers)
+    return Response(content=out.body, media_type="application/json", headers=headers)
+
+
 
 
 #: what an analysis answer can be refused for, beyond the guard's answers
@@ -183,7 +205,10 @@ _NO_ACCOUNT = "the account has no interaction in the analysed layers and window"
 def _responses(kind: type, more: dict[int, str] | None = None) -> dict:
     return {
         200: ResponseSpec(data_container=kind, generate_examples=False,
-                          description="the result, with the manifest of its analysis"),
+                          description="the result, with the manifest of its analysis; its ETag names this"
+                                      " graph version's answer to this question"),
+        304: ResponseSpec(data_container=None, generate_examples=False,
+                          description="If-None-Match named the answer's ETag: the client's copy is current"),
         202: ResponseSpec(data_container=JobOut, generate_examples=False,
                           description="not cached, and not computed within the wait: follow the job"),
         **problems(_ANSWER_PROBLEMS | (more or {})),
@@ -194,88 +219,91 @@ class AnalysisController(Controller):
     path = "/v1/graphs/{graph:str}"
     tags = ["analysis"]
 
-    @get("/communities", operation_id="communities", responses=_responses(CommunitiesAnswer), sync_to_thread=True,
+    @get("/communities", operation_id="communities", responses=_responses(CommunitiesAnswer),
          summary="Louvain communities with modularity and per-community structure")
-    def communities(self, state: State, graph: GraphPath, layers: Layers = None, since: Since = None,
-                    until: Until = None, seed: Seed = DEFAULT.seed, engine: EngineQ = None,
-                    resolution: Resolution = DEFAULT.resolution, members_limit: MembersLimit = ALL_MEMBERS,
-                    ) -> Response:
+    async def communities(self, state: State, graph: GraphPath, layers: Layers = None, since: Since = None,
+                          until: Until = None, seed: Seed = DEFAULT.seed, engine: EngineQ = None,
+                          resolution: Resolution = DEFAULT.resolution, members_limit: MembersLimit = ALL_MEMBERS,
+                          if_none_match: IfNoneMatch = None) -> Response:
         """Default layers: reply, quote, mention, repost, like. ``members`` lists every
         account of a community unless ``members_limit`` cuts it (``size`` is always the
         full count)."""
         p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine, resolution=resolution)
         every = members_limit >= ALL_MEMBERS  # the default: the argument is left out, as before
-        return respond(state.analyses, graph, p, "communities", {"members_limit": None if every else members_limit})
+        return await respond(state.analyses, graph, p, "communities",
+                             {"members_limit": None if every else members_limit}, if_none_match=if_none_match)
 
-    @get("/accounts/{account:str}/roles", operation_id="accountRoles", sync_to_thread=True,
+    @get("/accounts/{account:str}/roles", operation_id="accountRoles",
          responses=_responses(RolesAnswer, {404: _NO_ACCOUNT}),
          summary="One account's structural roles: module z, participation, brokerage, constraint, centralities")
-    def roles(self, state: State, graph: GraphPath, account: AccountPath, layers: Layers = None,
-              since: Since = None, until: Until = None, seed: Seed = DEFAULT.seed, engine: EngineQ = None,
-              resolution: Resolution = DEFAULT.resolution) -> Response:
+    async def roles(self, state: State, graph: GraphPath, account: AccountPath, layers: Layers = None,
+                    since: Since = None, until: Until = None, seed: Seed = DEFAULT.seed, engine: EngineQ = None,
+                    resolution: Resolution = DEFAULT.resolution, if_none_match: IfNoneMatch = None) -> Response:
         """404 when the account has no interaction in the analysed layers and window."""
         p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine, resolution=resolution)
-        return respond(state.analyses, graph, p, "roles", {"account": account})
+        return await respond(state.analyses, graph, p, "roles", {"account": account}, if_none_match=if_none_match)
 
-    @get("/gatekeepers", operation_id="gatekeepers", responses=_responses(GatekeepersAnswer), sync_to_thread=True,
+    @get("/gatekeepers", operation_id="gatekeepers", responses=_responses(GatekeepersAnswer),
          summary="Accounts ranked by how much they carry information across community borders")
-    def gatekeepers(self, state: State, graph: GraphPath, limit: Limit = 20, layers: Layers = None,
-                    since: Since = None, until: Until = None, seed: Seed = DEFAULT.seed, engine: EngineQ = None,
-                    resolution: Resolution = DEFAULT.resolution) -> Response:
+    async def gatekeepers(self, state: State, graph: GraphPath, limit: Limit = 20, layers: Layers = None,
+                          since: Since = None, until: Until = None, seed: Seed = DEFAULT.seed, engine: EngineQ = None,
+                          resolution: Resolution = DEFAULT.resolution, if_none_match: IfNoneMatch = None) -> Response:
         p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine, resolution=resolution)
-        return respond(state.analyses, graph, p, "gatekeepers", {"limit": limit})
+        return await respond(state.analyses, graph, p, "gatekeepers", {"limit": limit}, if_none_match=if_none_match)
 
-    @get("/trusted-voices", operation_id="trustedVoices", responses=_responses(TrustedAnswer), sync_to_thread=True,
+    @get("/trusted-voices", operation_id="trustedVoices", responses=_responses(TrustedAnswer),
          summary="Accounts many distinct others converse with, across communities")
-    def trusted(self, state: State, graph: GraphPath, limit: Limit = 20, layers: Layers = None,
-                since: Since = None, until: Until = None, seed: Seed = DEFAULT.seed, engine: EngineQ = None,
-                resolution: Resolution = DEFAULT.resolution) -> Response:
+    async def trusted(self, state: State, graph: GraphPath, limit: Limit = 20, layers: Layers = None,
+                      since: Since = None, until: Until = None, seed: Seed = DEFAULT.seed, engine: EngineQ = None,
+                      resolution: Resolution = DEFAULT.resolution, if_none_match: IfNoneMatch = None) -> Response:
         p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine, resolution=resolution)
-        return respond(state.analyses, graph, p, "trusted-voices", {"limit": limit})
+        return await respond(state.analyses, graph, p, "trusted-voices", {"limit": limit}, if_none_match=if_none_match)
 
-    @get("/castles", operation_id="castles", responses=_responses(CastlesAnswer), sync_to_thread=True,
+    @get("/castles", operation_id="castles", responses=_responses(CastlesAnswer),
          summary="Every community's castle score, its components as z-scores against a null model")
-    def castles(self, state: State, graph: GraphPath, layers: Layers = None, since: Since = None,
-                until: Until = None, seed: Seed = DEFAULT.seed, engine: EngineQ = None,
-                resolution: Resolution = DEFAULT.resolution, null_samples: NullSamples = DEFAULT.null_samples,
-                ) -> Response:
+    async def castles(self, state: State, graph: GraphPath, layers: Layers = None, since: Since = None,
+                      until: Until = None, seed: Seed = DEFAULT.seed, engine: EngineQ = None,
+                      resolution: Resolution = DEFAULT.resolution, null_samples: NullSamples = DEFAULT.null_samples,
+                      if_none_match: IfNoneMatch = None) -> Response:
         p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine,
                         resolution=resolution, null_samples=null_samples)
-        return respond(state.analyses, graph, p, "castles")
+        return await respond(state.analyses, graph, p, "castles", if_none_match=if_none_match)
 
-    @get("/pods", operation_id="pods", responses=_responses(PodsAnswer), sync_to_thread=True,
+    @get("/pods", operation_id="pods", responses=_responses(PodsAnswer),
          summary="Coordinated amplification: accounts that amplify the same object within tau seconds, repeatedly")
-    def pods(self, state: State, graph: GraphPath,
-             tau: Tau = DEFAULT.tau, min_repeats: MinRepeats = DEFAULT.min_repeats,
-             layers: Layers = None, since: Since = None, until: Until = None, seed: Seed = DEFAULT.seed,
-             engine: EngineQ = None, resolution: Resolution = DEFAULT.resolution) -> Response:
+    async def pods(self, state: State, graph: GraphPath,
+                   tau: Tau = DEFAULT.tau, min_repeats: MinRepeats = DEFAULT.min_repeats,
+                   layers: Layers = None, since: Since = None, until: Until = None, seed: Seed = DEFAULT.seed,
+                   engine: EngineQ = None, resolution: Resolution = DEFAULT.resolution,
+                   if_none_match: IfNoneMatch = None) -> Response:
         p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine,
                         resolution=resolution, tau=tau, min_repeats=min_repeats)
-        return respond(state.analyses, graph, p, "pods")
+        return await respond(state.analyses, graph, p, "pods", if_none_match=if_none_match)
 
-    @get("/polarization", operation_id="polarization", responses=_responses(PolarizationAnswer), sync_to_thread=True,
+    @get("/polarization", operation_id="polarization", responses=_responses(PolarizationAnswer),
          summary="Graph-level polarization: modularity (raw and against a null model), assortativity, RWC, cross-community conversation")
-    def polarization(self, state: State, graph: GraphPath, layers: Layers = None, since: Since = None,
-                     until: Until = None, seed: Seed = DEFAULT.seed, engine: EngineQ = None,
-                     resolution: Resolution = DEFAULT.resolution) -> Response:
+    async def polarization(self, state: State, graph: GraphPath, layers: Layers = None, since: Since = None,
+                           until: Until = None, seed: Seed = DEFAULT.seed, engine: EngineQ = None,
+                           resolution: Resolution = DEFAULT.resolution, if_none_match: IfNoneMatch = None) -> Response:
         p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine, resolution=resolution)
-        return respond(state.analyses, graph, p, "polarization")
+        return await respond(state.analyses, graph, p, "polarization", if_none_match=if_none_match)
 
-    @get("/accounts/{account:str}/diversity", operation_id="accountDiversity", sync_to_thread=True,
+    @get("/accounts/{account:str}/diversity", operation_id="accountDiversity",
          responses=_responses(DiversityAnswer, {404: _NO_ACCOUNT}),
          summary="How diverse one account's listening (follows) and conversation are, across communities")
-    def diversity(self, state: State, graph: GraphPath, account: AccountPath, layers: Layers = None,
-                  since: Since = None, until: Until = None, seed: Seed = DEFAULT.seed, engine: EngineQ = None,
-                  resolution: Resolution = DEFAULT.resolution) -> Response:
+    async def diversity(self, state: State, graph: GraphPath, account: AccountPath, layers: Layers = None,
+                        since: Since = None, until: Until = None, seed: Seed = DEFAULT.seed, engine: EngineQ = None,
+                        resolution: Resolution = DEFAULT.resolution, if_none_match: IfNoneMatch = None) -> Response:
         p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine, resolution=resolution)
-        return respond(state.analyses, graph, p, "diversity", {"account": account})
+        return await respond(state.analyses, graph, p, "diversity", {"account": account}, if_none_match=if_none_match)
 
-    @post("/reach", operation_id="reach", sync_to_thread=True, status_code=200, opt={"scope": "read"},
+    @post("/reach", operation_id="reach", status_code=200, opt={"scope": "read"},
           **json_body(ReachRequest),
           responses=_responses(ReachAnswer, {422: _ANSWER_PROBLEMS[422] + "; or neither accounts nor objects"}),
           summary="Claimed vs de-duplicated vs conversational reach, and who supplies the claim")
-    def reach(self, state: State, graph: GraphPath, payload: NamedDependency[ReachRequest], seed: Seed = DEFAULT.seed,
-              engine: EngineQ = None, resolution: Resolution = DEFAULT.resolution, layers: Layers = None) -> Response:
+    async def reach(self, state: State, graph: GraphPath, payload: NamedDependency[ReachRequest],
+                    seed: Seed = DEFAULT.seed, engine: EngineQ = None, resolution: Resolution = DEFAULT.resolution,
+                    layers: Layers = None) -> Response:
         """Castle and pod members come from the analysis for the same window and
         parameters; the answer's manifest is that analysis'."""
         if not payload.accounts and not payload.objects:
@@ -284,7 +312,7 @@ class AnalysisController(Controller):
                         resolution=resolution)
         # sorted and de-duplicated: the same question in another order is one cache entry
         args = {"accounts": sorted(set(payload.accounts)), "objects": sorted(set(payload.objects))}
-        return respond(state.analyses, graph, p, "reach", args)
+        return await respond(state.analyses, graph, p, "reach", args)
 
 
 @post("/v1/graphs/{graph:str}/analyses", operation_id="startAnalysis", tags=["analysis"],

@@ -243,3 +243,44 @@ def test_a_miss_answers_202_with_the_job_and_the_job_leads_to_the_answer(tmp_pat
             assert c.get("/v1/analyses/nope").status_code == 404
     finally:
         svc.stop()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("neo4j", marks=pytest.mark.neo4j)])
+def test_a_held_answer_is_304_and_a_write_from_another_process_is_seen_at_once(kind, tmp_path, request):
+    """An answer carries its ETag (one graph version's answer to one question): a client
+    that holds it gets 304 and no body. The API process keeps answers and graph versions
+    in memory; a write made by another process (here the CLI, straight into the store)
+    must still be seen by the very next request: a new version, a new answer."""
+    env = {"CASTLEGATE_DATA_DIR": str(tmp_path / "data")}
+    if kind == "neo4j":
+        env |= request.getfixturevalue("neo4j_server").env
+    graph = f"etag-{kind}-{int(time.time() * 1000) % 10**8}"
+    assert castlegate("demo", "--graph", graph, env=env).returncode == 0
+    svc = start_service(tmp_path, env)
+    path = f"/v1/graphs/{graph}/gatekeepers"
+    try:
+        first = get(svc, path, limit=5)
+        with svc.client() as c:
+            r = c.get(path, params={"limit": 5})
+            assert r.status_code == 200 and r.json() == first
+            etag = r.headers["etag"]
+            assert etag.startswith('"') and r.headers["cache-control"] == "private, no-cache"
+            held = c.get(path, params={"limit": 5}, headers={"If-None-Match": f'"other", {etag}'})
+            assert held.status_code == 304 and held.content == b"" and held.headers["etag"] == etag
+            assert c.get(path, params={"limit": 5}, headers={"If-None-Match": '"other"'}).content == r.content
+            # another question is another answer, whatever the client holds
+            assert c.get(path, params={"limit": 6}, headers={"If-None-Match": etag}).status_code in (200, 202)
+
+            new = tmp_path / "one.ndjson"
+            new.write_text('{"id": "late-1", "kind": "reply", "source": "bridge-ns", "target": "bridge-se",'
+                           ' "at": "2026-02-01T00:00:00Z"}\n')
+            done = castlegate("ingest", str(new), "--graph", graph, "--format", "ndjson", env=env)
+            assert done.returncode == 0, done.stderr
+            version = c.get(f"/v1/graphs/{graph}").json()["version"]
+            after = c.get(path, params={"limit": 5}, headers={"If-None-Match": etag})
+            assert after.status_code in (200, 202)  # not 304: the graph changed
+            if after.status_code == 200:
+                assert after.headers["etag"] != etag and after.json()["manifest"]["graph_version"] == version
+            assert get(svc, path, limit=5)["manifest"]["graph_version"] == version
+    finally:
+        svc.stop()
