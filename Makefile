@@ -11,7 +11,7 @@ TEST_NEO4J_HOME ?= $(CURDIR)/.neo4j-test
 TEST_NEO4J_PORT ?= 7688
 PYTEST_ARGS ?=
 # Installs are locked (README "Set up"): requirements/lock.txt pins every dependency of
-# the project and its [test] extra, the build backend and uv, with hashes;
+# the project and its [test] and [bench] extras, the build backend and uv, with hashes;
 # requirements/build.txt is its build-tool part, installed first. Both are written by
 # `make lock`, the one upgrade command.
 LOCK := requirements/lock.txt
@@ -42,7 +42,7 @@ $(VENV)/.installed: pyproject.toml setup.py $(LOCK) $(VENV)/.tools
 # the one upgrade command: re-resolves everything to the newest versions the bounds in
 # pyproject.toml and requirements/build.in allow; commit the result once `make test` passes
 lock: $(VENV)/.tools
-	$(UV_COMPILE) --upgrade pyproject.toml requirements/build.in --extra test -o $(LOCK)
+	$(UV_COMPILE) --upgrade pyproject.toml requirements/build.in --extra test --extra bench -o $(LOCK)
 	$(UV_COMPILE) requirements/build.in -c $(LOCK) -o $(BUILD_LOCK)
 
 # the embedded default (sqlite) with the demo network loaded

@@ -4,19 +4,23 @@ What a dashboard does all day: ask for an answer that is already computed. Three
 on loopback, one at a time, each one uvicorn process with castlegate's settings (no access
 log, no server header), measured with ``wrk`` (C, Debian's package) under the same load:
 
-- ``castlegate``: ``castlegate serve`` on the embedded store with the demo graph, its
-  ``gatekeepers?limit=500`` answer computed beforehand, asked with an admin key (the key
-  check, the Host check, the graph version, the cache look-up: everything a client gets);
+- ``castlegate``: ``castlegate serve`` (API only: the answer, ``gatekeepers?limit=500`` of
+  the embedded store's demo graph, was computed beforehand by a serve with its worker, on
+  the same data folder) asked with an admin key (the key check, the Host check, the graph
+  version, the cache look-up: everything a client gets);
 - ``castlegate 304``: the same request with ``If-None-Match`` naming the answer's ETag (a
   client that holds the answer and asks whether it is still current);
 - ``bare Litestar``: a Litestar app whose one handler returns those same bytes, nothing else
-  (``bench/bare_app.py``): the floor castlegate cannot go under on this server.
+  (``bench/bare_app.py``): the floor castlegate cannot go under on this server;
+- the same castlegate app (one more API process on the same data folder, as a second
+  replica is) and the same bare app on granian (Rust HTTP server; ``[bench]`` extra), one
+  worker each: is granian worth adopting as castlegate's server?
 
 Each server is measured ``--rounds`` times (interleaved, so drift hits all alike); the
 table gives every round and the ratios of the medians: castlegate / bare (target >= 0.70
 of the requests per second, p99 <= 1.5x).
 
-Run:  .venv/bin/python -m bench.cached_reads [--seconds 10] [--connections 64] [--rounds 2]
+Run:  .venv/bin/python -m bench.cached_reads [--seconds 10] [--connections 64] [--rounds 3]
 Needs ``wrk`` (``apt-get install wrk``). Writes bench/results/cached-reads.md (and .json).
 """
 
@@ -88,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--connections", type=int, default=64)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--rounds", type=int, default=3)
     args = p.parse_args(argv)
     if shutil.which("wrk") is None:
         print("wrk is not installed: apt-get install wrk", file=sys.stderr)
@@ -107,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     serve = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port)], cwd=ROOT,
                              env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
     bare = None
+    others: list[subprocess.Popen] = []
     try:
         _wait(f"{base}/ready", serve, log)
         token = (work / "data" / "admin.key").read_text().strip()
@@ -118,6 +123,15 @@ def main(argv: list[str] | None = None) -> int:
         body, etag = r.content, r.headers["etag"]
         assert httpx.get(base + PATH, headers=auth | {"If-None-Match": etag}).status_code == 304
         (work / "answer.json").write_bytes(body)
+        # what is measured is API processes only: the one that computed the answer (with its
+        # worker) is replaced by `castlegate serve` without a worker on the same data folder
+        serve.terminate()
+        serve.wait(30)
+        serve = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port)], cwd=ROOT,
+                                 env=env | {"CASTLEGATE_EMBEDDED_WORKER": "off"}, stdout=log.open("a"),
+                                 stderr=subprocess.STDOUT)
+        _wait(f"{base}/health", serve, log)
+        assert httpx.get(base + PATH, headers=auth).content == body  # from the shared result cache
 
         bare_port = free_port()
         bare_log = work / "bare.log"
@@ -126,17 +140,34 @@ def main(argv: list[str] | None = None) -> int:
         _wait(f"http://127.0.0.1:{bare_port}{PATH}", bare, bare_log)
         assert httpx.get(f"http://127.0.0.1:{bare_port}{PATH}").content == body
 
+        # the same two apps on granian: castlegate as one more API process on the same data
+        # folder (what a second replica is), bare Litestar as above
+        g_port, gb_port = free_port(), free_port()
+        granian = [sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1", "--workers", "1",
+                   "--no-access-log", "--factory"]
+        for name, port_, target, extra in (("granian", g_port, "service.app:create_app", {}),
+                                           ("granian-bare", gb_port, "bench.bare_app:create",
+                                            {"BARE_ANSWER": str(work / "answer.json")})):
+            glog = work / f"{name}.log"
+            others.append(subprocess.Popen(granian + ["--port", str(port_), target], cwd=ROOT, env=env | extra,
+                                           stdout=glog.open("w"), stderr=subprocess.STDOUT))
+            _wait(f"http://127.0.0.1:{port_}/health" if name == "granian" else f"http://127.0.0.1:{port_}{PATH}",
+                  others[-1], glog)
+        g_url = f"http://127.0.0.1:{g_port}{PATH}"
+        assert httpx.get(g_url, headers=auth).content == body  # the shared result cache's bytes
         cases = {
             "castlegate": (base + PATH, auth),
             "castlegate 304": (base + PATH, auth | {"If-None-Match": etag}),
             "bare Litestar": (f"http://127.0.0.1:{bare_port}{PATH}", {}),
+            "castlegate on granian": (g_url, auth),
+            "bare Litestar on granian": (f"http://127.0.0.1:{gb_port}{PATH}", {}),
         }
         runs: dict[str, list[dict]] = {name: [] for name in cases}
         for _ in range(args.rounds):
             for name, (url, headers) in cases.items():
                 runs[name].append(wrk(url, headers, args.seconds, args.connections, args.threads))
     finally:
-        for proc in (serve, bare):
+        for proc in (serve, bare, *others):
             if proc is not None:
                 proc.terminate()
                 proc.wait(30)
@@ -172,6 +203,12 @@ def main(argv: list[str] | None = None) -> int:
         f"p99 **{ratio_p99:.2f}x** (target <= {TARGET_P99}: {'met' if ratio_p99 <= TARGET_P99 else 'NOT met'}).",
         f"- a client holding the answer (304 with its ETag): {med['castlegate 304']['rps']:,.0f} req/s, "
         f"p99 {med['castlegate 304']['p99_ms']:.1f} ms, and no body on the wire.",
+        f"- granian vs uvicorn, medians: castlegate {med['castlegate on granian']['rps']:,.0f} vs "
+        f"{med['castlegate']['rps']:,.0f} req/s (**{med['castlegate on granian']['rps'] / med['castlegate']['rps']:.2f}x**), "
+        f"p99 {med['castlegate on granian']['p99_ms']:.1f} vs {med['castlegate']['p99_ms']:.1f} ms; "
+        f"bare Litestar {med['bare Litestar on granian']['rps']:,.0f} vs {med['bare Litestar']['rps']:,.0f} req/s. "
+        f"castlegate on granian / bare Litestar on granian: "
+        f"{med['castlegate on granian']['rps'] / med['bare Litestar on granian']['rps']:.2f}x.",
     ]
     (RESULTS / "cached-reads.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

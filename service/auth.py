@@ -85,6 +85,13 @@ class Keys:
         with self._lock:
             self._seen.pop(key_id, None)
 
+    def fresh(self, key_id: str) -> ApiKey | None:
+        """The key when it was read from the store within ``KEY_TTL`` (no round trip), else
+        None (not read lately, or no such key)."""
+        with self._lock:
+            hit = self._seen.get(key_id)
+            return hit[0] if hit is not None and time.monotonic() - hit[1] < KEY_TTL else None
+
     def cached(self, key_id: str) -> bool:
         """True when a lookup needs no store round trip (the guard then stays on the loop)."""
         with self._lock:

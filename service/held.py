@@ -10,7 +10,8 @@ same key checks as the guard (``service.auth``), the graph version without a sto
 trip (``Analyses.versions``), the answer's bytes as they were filed, its ETag and 304.
 Anything else (a key not checked recently, a scope or a graph it does not reach, a rate
 limit kept in Redis or reached, a version not known, an answer not held) goes the usual
-way, which gives the usual answers (401, 404, 429, 202, ...).
+way, which gives the usual answers (401, 404, 429, 202, ...). The Host check, the security
+headers and CORS wrap this middleware, so they apply to held answers too.
 
 Bounded: ``MAX_SHAPES`` request shapes, the least recently used dropped first.
 """
@@ -34,6 +35,7 @@ MAX_SHAPES = 10_000
 #: answers hold clients' data (private) and change with the graph: a client keeps one and
 #: asks again with its ETag (no-cache), never trusting it unasked
 ANSWER_CACHING = "private, no-cache"
+_CACHING = ANSWER_CACHING.encode()
 #: set by the middleware around a request it could not answer; ``asked`` fills it
 _QUESTION: contextvars.ContextVar[list | None] = contextvars.ContextVar("castlegate_question", default=None)
 
@@ -45,19 +47,29 @@ def asked(graph: str, target: str, params: Any, args: dict) -> None:
         holder.append((graph, target, params, args))
 
 
+class _Question:
+    """What a request shape asks, with the answer key of the graph version last seen."""
+
+    __slots__ = ("graph", "target", "params", "args", "version", "akey", "etag")
+
+    def __init__(self, graph: str, target: str, params: Any, args: dict) -> None:
+        self.graph, self.target, self.params, self.args = graph, target, params, args
+        self.version = self.akey = self.etag = None
+
+
 class _Shapes:
     def __init__(self) -> None:
-        self._items: OrderedDict[tuple, tuple] = OrderedDict()
+        self._items: OrderedDict[tuple, _Question] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, shape: tuple) -> tuple | None:
+    def get(self, shape: tuple) -> _Question | None:
         with self._lock:
             q = self._items.get(shape)
             if q is not None:
                 self._items.move_to_end(shape)
             return q
 
-    def put(self, shape: tuple, question: tuple) -> None:
+    def put(self, shape: tuple, question: _Question) -> None:
         with self._lock:
             self._items[shape] = question
             self._items.move_to_end(shape)
@@ -95,16 +107,16 @@ def held_answers(answer_routes: set[str]):
             finally:
                 _QUESTION.reset(token)
             if holder:
-                shapes.put(shape, holder[0])
+                shapes.put(shape, _Question(*holder[0]))
 
         return call
 
     return middleware
 
 
-async def _serve(scope: Scope, send: Send, question: tuple) -> bool:
+async def _serve(scope: Scope, send: Send, question: _Question) -> bool:
     """Answers the request when everything it needs is at hand; False leaves it to the app."""
-    graph, target, params, args = question
+    graph, target, params, args = question.graph, question.target, question.params, question.args
     state = scope["litestar_app"].state
     header = _header(scope, b"authorization")
     if header is None:
@@ -112,9 +124,7 @@ async def _serve(scope: Scope, send: Send, question: tuple) -> bool:
     scheme, _, token = header.decode("latin-1").partition(" ")
     parsed = parse_token(token.strip()) if scheme.lower() == "bearer" else None
     keys = state.api_keys
-    if parsed is None or not keys.cached(parsed[0]):
-        return False
-    key = keys.lookup(parsed[0])
+    key = keys.fresh(parsed[0]) if parsed is not None else None
     if key is None or not authenticate(token.strip(), key, server_key=keys.server_key):
         return False
     if not allows(key, "read") or not reaches(key, graph):
@@ -126,12 +136,15 @@ async def _serve(scope: Scope, send: Send, question: tuple) -> bool:
     version = analyses.versions.known(graph)
     if version is None:
         return False
-    akey = answer_key(graph, version, target, params, args)
-    body = analyses.hot.get(akey)
+    if question.version != version:  # the key, and its ETag, once per graph version
+        question.akey = answer_key(graph, version, target, params, args)
+        question.etag = etag_of(question.akey)
+        question.version = version
+    body = analyses.hot.get(question.akey)
     if body is None:
         return False
-    etag = etag_of(akey)
-    headers = [(b"etag", etag.encode()), (b"cache-control", ANSWER_CACHING.encode())]
+    etag = question.etag
+    headers = [(b"etag", etag.encode()), (b"cache-control", _CACHING)]
     inm = _header(scope, b"if-none-match")
     if inm is not None and matches(inm.decode("latin-1"), etag):
         await send({"type": "http.response.start", "status": 304, "headers": headers})

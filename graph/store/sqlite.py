@@ -218,15 +218,20 @@ class SqliteStore(SqliteAudits, SqliteKeys):
         return db
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self, begin: str) -> Iterator[sqlite3.Connection]:
         with self._db() as db:
-            db.execute("BEGIN IMMEDIATE")
+            db.execute(begin)
             try:
                 yield db
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
+
+    def _write(self):
+        """A write transaction: it takes the write lock at once, so it never fails to
+        upgrade from a read half-way."""
+        return self._transaction("BEGIN IMMEDIATE")
 
     def server_version(self) -> str:
         try:
@@ -447,19 +452,11 @@ class SqliteStore(SqliteAudits, SqliteKeys):
             self._checkin(db)
 
     # analysis reads
-    @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
+    def _read(self):
         """A deferred read transaction. In WAL mode its first read fixes the snapshot:
         every statement in it sees the database as of that read, whatever commits meanwhile,
         and it blocks no writer."""
-        with self._db() as db:
-            db.execute("BEGIN")
-            try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+        return self._transaction("BEGIN")
 
     def read_snapshot(
         self, graph: str, *, since=None, until=None, edge_kinds: Sequence[Kind] = tuple(Kind),

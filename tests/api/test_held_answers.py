@@ -27,7 +27,8 @@ def _key(c, scopes, graphs) -> tuple[str, str]:
 
 
 def test_a_held_answer_keeps_every_rule_of_the_guard(tmp_path):
-    env = {"CASTLEGATE_DATA_DIR": str(tmp_path / "data"), "CASTLEGATE_RATE_LIMIT": "40"}
+    env = {"CASTLEGATE_DATA_DIR": str(tmp_path / "data"), "CASTLEGATE_RATE_LIMIT": "40",
+           "CASTLEGATE_CORS_ORIGINS": "https://dash.example"}
     for g in ("a", "b"):
         assert castlegate("demo", "--graph", g, env=env).returncode == 0
     svc = start_service(tmp_path, env)
@@ -53,6 +54,10 @@ def test_a_held_answer_keeps_every_rule_of_the_guard(tmp_path):
         r = ask(reader_b)
         assert r.status_code == 200 and r.content == first.content
         assert ask(reader_b, {"If-None-Match": first.headers["etag"]}).status_code == 304
+        # a dashboard page of the allowed origin: the CORS header on every answer, held or not
+        for _ in range(2):
+            r = ask(reader_b, {"Origin": "https://dash.example"})
+            assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "https://dash.example"
         # a key for a only: b does not exist for it, exactly as a graph that does not
         strange = ask(reader_a)
         with svc.client() as admin:
