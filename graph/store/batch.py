@@ -86,3 +86,54 @@ def new_incarnation() -> str:
 
 def version_string(incarnation: str, revision: int) -> str:
     return f"{incarnation}.{revision}"
+
+
+@dataclass
+class SettledGroup:
+    """Several requests' batches decided against what is stored: what one transaction
+    writes for all of them, and each request's own answer."""
+
+    #: the interactions to create, each once, in request order
+    new: list[Interaction]
+    #: the digests of ``new``, by id
+    digests: dict[str, str]
+    #: per request, in order: its ``IngestResult``-to-be as ``(accepted, duplicates)``, or
+    #: the ``IngestConflict`` that refuses it (and nothing of it is in ``new``)
+    outcomes: list[tuple[int, int] | IngestConflict]
+
+
+def prepare_each(batches: Sequence[Sequence[Interaction]]) -> list[PreparedBatch | IngestConflict]:
+    """``prepare`` per request; a request conflicting within itself gets its error in its
+    place instead of refusing the others."""
+    out: list[PreparedBatch | IngestConflict] = []
+    for b in batches:
+        try:
+            out.append(prepare(b))
+        except IngestConflict as e:
+            out.append(e)
+    return out
+
+
+def settle(prepared: Sequence[PreparedBatch | IngestConflict], stored: Mapping[str, str]) -> SettledGroup:
+    """Decides a group as if its requests had committed one after the other in order: a
+    request is refused (alone) if an id is stored, or written by an earlier request of the
+    group, with different content; an id stored or written earlier with the same content is
+    a duplicate. ``stored`` holds the digests already stored for any of the group's ids."""
+    written: dict[str, str] = {}
+    new: list[Interaction] = []
+    outcomes: list[tuple[int, int] | IngestConflict] = []
+    for b in prepared:
+        if isinstance(b, IngestConflict):
+            outcomes.append(b)
+            continue
+        conflicts = [i for i in b.items if stored.get(i, written.get(i, b.digests[i])) != b.digests[i]]
+        if conflicts:
+            conflicts.sort(key=b.positions.__getitem__)
+            outcomes.append(IngestConflict(ids=conflicts, indexes=[b.positions[i] for i in conflicts]))
+            continue
+        fresh = [it for i, it in b.items.items() if i not in stored and i not in written]
+        for it in fresh:
+            written[it.id] = b.digests[it.id]
+        new.extend(fresh)
+        outcomes.append((len(fresh), b.duplicates_within + len(b.items) - len(fresh)))
+    return SettledGroup(new, written, outcomes)

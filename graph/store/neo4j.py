@@ -81,7 +81,7 @@ from neo4j.exceptions import (
     TransientError,
 )
 
-from graph.errors import AccountNotFound, GraphExists, GraphNotFound, StoreUnavailable
+from graph.errors import AccountNotFound, GraphExists, GraphNotFound, IngestConflict, StoreUnavailable
 from graph.model import (
     Account,
     AccountDetail,
@@ -350,80 +350,50 @@ class Neo4jStore(Neo4jAudits, Neo4jKeys):
         return len(latest)
 
     def add_interactions(self, graph: str, interactions: Sequence[Interaction]) -> IngestResult:
-        prepared = _batch.prepare(interactions)
+        (outcome,) = self.add_interaction_batches(graph, [interactions])
+        if isinstance(outcome, IngestConflict):
+            raise outcome
+        return outcome
 
-        def tx(t: neo4j.ManagedTransaction) -> IngestResult:
-            uid = _lock_graph(t, graph)["uid"]
-            keys = [f"{uid}:{i}" for i in prepared.items]
-            stored = {
-                r["id"]: r["digest"]
-                for r in t.run(_EXISTING, keys=keys)
-            }
-            new = _batch.split_existing(prepared, stored)
-            duplicates = prepared.duplicates_within + len(stored)
-            if not new:
-                return IngestResult(accepted=0, duplicates=duplicates)
-            names = sorted({it.source for it in new} | {it.target for it in new})
-            rev = _next_revision(t, graph)
-            created = (
-                t.run(
-                    "UNWIND $names AS n MERGE (a:Account {key: $uid + ':' + n})"
-                    " ON CREATE SET a.graph_uid = $uid, a.id = n, a.rev = $rev",
-                    names=names,
-                    uid=uid,
-                    rev=rev,
-                )
-                .consume()
-                .counters.nodes_created
-            )
-            by_kind: dict[Kind, list[dict]] = {}
-            for it in new:
-                # flat rows and literal property maps: measurably cheaper for Cypher than a
-                # nested map assigned with SET e = r.p
-                by_kind.setdefault(it.kind, []).append(
-                    {
-                        "s": f"{uid}:{it.source}",
-                        "t": f"{uid}:{it.target}",
-                        "key": f"{uid}:{it.id}",
-                        "id": it.id,
-                        "at": epoch_ms(it.at),
-                        "post": it.post,
-                        "in_reply_to": it.in_reply_to,
-                        "object": it.object,
-                        "conversation": it.conversation,
-                        "platform": it.platform,
-                        "digest": prepared.digests[it.id],
-                    }
-                )
-            for kind, rows in by_kind.items():
-                t.run(
-                    "UNWIND $rows AS r MATCH (s:Account {key: r.s}) MATCH (t:Account {key: r.t})"
-                    f" CREATE (s)-[e:{REL_TYPES[kind]} {{key: r.key, id: r.id, at: r.at,"
-                    " post: r.post, in_reply_to: r.in_reply_to, object: r.object,"
-                    " conversation: r.conversation, platform: r.platform, digest: r.digest,"
-                    " rev: $rev}]->(t)",
-                    rows=rows,
-                    rev=rev,
-                ).consume()
-            tally = _batch.Tally.of(new)
-            t.run(
-                "MATCH (g:Graph {id: $id}) SET g.accounts = g.accounts + $created,"
-                " g.revision = $rev, "
-                + ", ".join(f"g.n_{k} = g.n_{k} + $n.{k}" for k in _KINDS)
-                + ", g.first_ms = CASE WHEN g.first_ms IS NULL OR $first < g.first_ms"
-                " THEN $first ELSE g.first_ms END"
-                ", g.last_ms = CASE WHEN g.last_ms IS NULL OR $last > g.last_ms"
-                " THEN $last ELSE g.last_ms END",
-                id=graph,
-                created=created,
-                rev=rev,
-                n=tally.per_kind,
-                first=tally.first_ms,
-                last=tally.last_ms,
-            ).consume()
-            return IngestResult(accepted=len(new), duplicates=duplicates)
+    def add_interaction_batches(
+        self, graph: str, batches: Sequence[Sequence[Interaction]]
+    ) -> list[IngestResult | IngestConflict]:
+        """Several requests' batches in one transaction (see ``GraphStore``).
 
-        return self._write(tx)
+        Two queries and the commit, whatever the batches hold. The first reads the digests
+        stored for the group's ids under every kind (an id stored as another kind is a
+        conflict too), without the graph's lock. The second, only when something is new,
+        takes the lock and creates the missing accounts, every new interaction and the
+        graph's counters. Another process writing one of the same ids between the two makes
+        the relationship key's uniqueness constraint fire, and ``_write`` runs the whole
+        transaction again, which then finds it stored. Relationships find their end nodes by
+        position in the list the account ``MERGE`` collected, not by an index look-up per
+        end. A request refused for a conflict is decided before anything is written, so the
+        others are written in the same transaction without a rollback.
+
+        Measured on higgs, 10,000-event batches, one writer, 2 shared cores (ms per batch):
+        before, 11 queries: lock 5, existing 214, accounts 165, relationships 544, commit
+        ~500, total 1,490; now: stored 214, write 340, commit 400, total ~1,000. A 10-event
+        batch: 70 ms before, 14 ms now (the round trips were most of it).
+        """
+        prepared = _batch.prepare_each(batches)
+        ids = list(dict.fromkeys(i for b in prepared if not isinstance(b, IngestConflict) for i in b.items))
+
+        def tx(t: neo4j.ManagedTransaction) -> list:
+            for _ in range(_CONSTRAINT_RETRIES):
+                head = t.run(_STORED, id=graph, ids=ids).single()
+                if head is None:
+                    raise GraphNotFound(graph)
+                group = _batch.settle(prepared, dict(head["stored"]))
+                if not group.new or _write_new(t, graph, head["uid"], group):
+                    return group.outcomes
+                # deleted and created again between the two queries: read the new one
+            raise StoreUnavailable(f"graph {graph!r} was re-created under {_CONSTRAINT_RETRIES} writes in a row")
+
+        return [
+            o if isinstance(o, IngestConflict) else IngestResult(accepted=o[0], duplicates=o[1])
+            for o in self._write(tx)
+        ]
 
     # reads
     def get_account(self, graph: str, account: str) -> AccountDetail:
@@ -634,10 +604,71 @@ def _event_rows(kind: Kind, rec, names: list[str], src: np.ndarray, dst: np.ndar
     )
 
 
-_EXISTING = " UNION ALL ".join(
-    f"UNWIND $keys AS k MATCH ()-[r:{rt} {{key: k}}]->() RETURN r.id AS id, r.digest AS digest"
-    for rt in REL_TYPES.values()
+# The graph's uid and the digests stored for $ids under every kind, read without the
+# graph's lock (a query that writes would take a lock on every index entry it looks up:
+# measured 392 against 214 ms for 10,000 ids). The last branch makes the subquery answer at
+# least one row.
+_STORED = (
+    "MATCH (g:Graph {id: $id}) CALL (g) { "
+    + " UNION ALL ".join(
+        f"UNWIND $ids AS i MATCH ()-[r:{rt} {{key: g.uid + ':' + i}}]->()"
+        " RETURN r.id AS sid, r.digest AS digest"
+        for rt in REL_TYPES.values()
+    )
+    + " UNION ALL RETURN null AS sid, null AS digest }"
+    " RETURN g.uid AS uid, collect(CASE WHEN sid IS NOT NULL THEN [sid, digest] END) AS stored"
 )
+
+# First the graph's lock (writing a property takes the node's exclusive lock until commit:
+# concurrent writes into one graph are serialised from here) and the revision this
+# transaction commits; then the accounts (``collect`` keeps the order of $names, so
+# ``nodes[i]`` is the account named ``$names[i]``), each kind's relationships between nodes
+# taken from that list, and the counters. An account is new exactly when it carries this
+# transaction's revision, which no earlier write can have used. No row, nothing written:
+# the graph is gone, or is another incarnation than the one $uid was read from.
+_WRITE_NEW = (
+    "MATCH (g:Graph {id: $id}) WHERE g.uid = $uid SET g.locked_ms = timestamp()"
+    " WITH g, g.revision + 1 AS rev"
+    " CALL (rev) { UNWIND $names AS n MERGE (a:Account {key: $uid + ':' + n})"
+    " ON CREATE SET a.graph_uid = $uid, a.id = n, a.rev = rev RETURN collect(a) AS nodes } "
+    + " ".join(
+        f"CALL (nodes, rev) {{ UNWIND $rows.{k.value} AS r WITH nodes[r.s] AS s, nodes[r.t] AS t, r"
+        f" CREATE (s)-[:{rt} {{key: $uid + ':' + r.id, id: r.id, at: r.at, post: r.post,"
+        " in_reply_to: r.in_reply_to, object: r.object, conversation: r.conversation,"
+        " platform: r.platform, digest: r.digest, rev: rev}]->(t) }"
+        for k, rt in REL_TYPES.items()
+    )
+    + " SET g.accounts = g.accounts + size([a IN nodes WHERE a.rev = rev]), g.revision = rev, "
+    + ", ".join(f"g.n_{k} = g.n_{k} + $n.{k}" for k in _KINDS)
+    + ", g.first_ms = CASE WHEN g.first_ms IS NULL OR $first < g.first_ms THEN $first ELSE g.first_ms END"
+    ", g.last_ms = CASE WHEN g.last_ms IS NULL OR $last > g.last_ms THEN $last ELSE g.last_ms END"
+    " RETURN rev"
+)
+
+_OPTIONAL_FIELDS = ("post", "in_reply_to", "object", "conversation", "platform")
+
+
+def _write_new(t: neo4j.ManagedTransaction, graph: str, uid: str, group: _batch.SettledGroup) -> bool:
+    """The second query of ``add_interaction_batches``: ``group.new``, if the graph is still
+    the incarnation ``uid``."""
+    names = sorted({it.source for it in group.new} | {it.target for it in group.new})
+    at = {n: i for i, n in enumerate(names)}
+    rows: dict[str, list[dict]] = {k: [] for k in _KINDS}
+    for it in group.new:
+        # absent optional fields are left out: a missing key reads as null in Cypher, and
+        # the parameters are smaller
+        row = {"s": at[it.source], "t": at[it.target], "id": it.id, "at": epoch_ms(it.at),
+               "digest": group.digests[it.id]}
+        for f in _OPTIONAL_FIELDS:
+            v = getattr(it, f)
+            if v is not None:
+                row[f] = v
+        rows[it.kind.value].append(row)
+    tally = _batch.Tally.of(group.new)
+    return t.run(_WRITE_NEW, names=names, uid=uid, rows=rows, id=graph, n=tally.per_kind,
+                 first=tally.first_ms, last=tally.last_ms).single() is not None
+
+
 _KIND_OF_TYPE = {rt: k for k, rt in REL_TYPES.items()}
 
 
