@@ -18,7 +18,6 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -27,11 +26,11 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.faults import Serve, base_environment  # noqa: E402
 from graph.ingest.formats import read_records  # noqa: E402
 from graph.model import Interaction, epoch_ms  # noqa: E402
 from graph.store.neo4j import REL_TYPES  # noqa: E402
@@ -80,43 +79,30 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve(env: dict[str, str], log: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    child = {k: v for k, v in os.environ.items() if not k.startswith(("NEO4J_", "CASTLEGATE_"))}
-    child |= {"CASTLEGATE_LOG_LEVEL": "WARNING"} | env
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
-        cwd=ROOT, env=child, stdout=log.open("w"), stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None:
-            break
-        time.sleep(0.2)
-    proc.kill()
-    raise SystemExit(f"castlegate serve did not start:\n{log.read_text()}")
+def serve(env: dict[str, str], work: Path, name: str) -> Serve:
+    """``castlegate serve`` (without its worker) on the store ``env`` names, with an admin
+    key of that store and no rate limit in the way."""
+    env = base_environment(work / f"data-{name}", env | {
+        "CASTLEGATE_LOG_LEVEL": "WARNING", "CASTLEGATE_EMBEDDED_WORKER": "off",
+        "CASTLEGATE_RATE_LIMIT": "100000000", "CASTLEGATE_MAX_BODY_BYTES": str(256 << 20)})
+    return Serve(env, work / f"serve-{name}.log").start()
 
 
-def through_api(url: str, events: list[Interaction], senders: int = 2) -> float:
+def through_api(server: Serve, events: list[Interaction], senders: int = 2) -> float:
     """Posts the events as NDJSON batches from ``senders`` clients at once (so one batch is
     encoded and sent while the server commits the previous one); returns seconds."""
     graph = f"bench-{uuid.uuid4().hex[:8]}"
     bodies = [ndjson(events[i : i + BATCH]) for i in range(0, len(events), BATCH)]
     accepted = 0
     lock = threading.Lock()
-    with httpx.Client(base_url=url, timeout=600) as c:
+    with server.client() as c:
         c.post("/v1/graphs", json={"id": graph}).raise_for_status()
 
     def send(body: bytes) -> None:
         nonlocal accepted
-        with httpx.Client(base_url=url, timeout=600) as c:
+        with server.client() as c:
             r = c.post(f"/v1/graphs/{graph}/interactions", content=body,
-                       headers={"content-type": "application/x-ndjson"})
+                       headers={"content-type": "application/x-ndjson"}, timeout=600)
             r.raise_for_status()
             with lock:
                 accepted += r.json()["accepted"]
@@ -125,8 +111,8 @@ def through_api(url: str, events: list[Interaction], senders: int = 2) -> float:
     with ThreadPoolExecutor(senders) as pool:
         list(pool.map(send, bodies))
     seconds = time.perf_counter() - start
-    with httpx.Client(base_url=url, timeout=600) as c:
-        info = c.get(f"/v1/graphs/{graph}").json()
+    with server.client() as c:
+        info = c.get(f"/v1/graphs/{graph}", timeout=600).json()
     stored = sum(info["interactions"].values())
     if accepted != len(events) or stored != len(events):
         raise SystemExit(f"API stored {stored} / accepted {accepted} of {len(events)} events")
@@ -212,14 +198,13 @@ def main(argv: list[str] | None = None) -> int:
         creds = local.start()
         version = local.status()["version"]
 
-        proc, url = serve({"NEO4J_URI": creds.uri, "NEO4J_USER": creds.user,
-                           "NEO4J_PASSWORD": creds.password}, work / "serve-neo4j.log")
+        server = serve({"NEO4J_URI": creds.uri, "NEO4J_USER": creds.user, "NEO4J_PASSWORD": creds.password},
+                       work, "neo4j")
         try:
-            through_api(url, events[: min(n, 20_000)])  # warm the JIT and the query caches
-            s = through_api(url, events)
+            through_api(server, events[: min(n, 20_000)])  # warm the JIT and the query caches
+            s = through_api(server, events)
         finally:
-            proc.terminate()
-            proc.wait()
+            server.stop()
         rows.append({"method": "castlegate API -> Neo4j", "events": n, "seconds": s})
         print(f"API -> Neo4j: {n / s:,.0f} events/s", file=sys.stderr)
 
@@ -230,12 +215,11 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         local.stop()
 
-    proc, url = serve({"CASTLEGATE_DATA_DIR": str(work / "sqlite")}, work / "serve-sqlite.log")
+    server = serve({}, work, "sqlite")
     try:
-        s = through_api(url, events)
+        s = through_api(server, events)
     finally:
-        proc.terminate()
-        proc.wait()
+        server.stop()
     rows.append({"method": "castlegate API -> sqlite", "events": n, "seconds": s})
     print(f"API -> sqlite: {n / s:,.0f} events/s", file=sys.stderr)
 

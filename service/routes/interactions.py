@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 import threading
 from typing import Annotated, Iterator
 
@@ -16,6 +18,7 @@ from graph.errors import FieldError, IngestConflict, InvalidInput
 from graph.ingest.formats import CHUNK, FORMATS, ReadLimits, read_records
 from graph.ingest.validate import LimitExceeded, decode_interactions
 from graph.model import IngestResult
+from graph.usecases.group_commit import Busy, GroupCommitter, Limits
 from graph.usecases.ingest import DEFAULT_BATCH, ImportReport, ImportStopped, import_records
 from service.deps import Store
 from service.errors import problem
@@ -80,7 +83,54 @@ async def add_interactions(request: Request, store: Store, graph: GraphPath) -> 
     body = await request.body()
     ndjson = body_kind(request)
     items = await to_thread.run_sync(lambda: decode_interactions(body, ndjson=ndjson))
-    return await to_thread.run_sync(store.add_interactions, graph, items)
+    committer = _committer(request, store)
+    if committer is None:
+        return await to_thread.run_sync(store.add_interactions, graph, items)
+    try:
+        future = committer.submit(graph, items)
+    except Busy as e:
+        return problem(503, "Busy", f"{e}: nothing was written; retry after Retry-After seconds", request=request,
+                       kind="ingest-busy", headers={"Retry-After": "1"})
+    answer = asyncio.wrap_future(future)
+    try:
+        # shielded: a wait that runs out must not cancel a request already in a transaction
+        return await asyncio.wait_for(asyncio.shield(answer), _GROUP_WAIT)
+    except asyncio.TimeoutError:
+        if future.cancel():  # still queued: withdrawn, so nothing of it will be written
+            return problem(503, "Busy", f"waited {_GROUP_WAIT:g} s for the graph's writes before it: nothing was"
+                           " written; retry after Retry-After seconds", request=request, kind="ingest-busy",
+                           headers={"Retry-After": "1"})
+        return await answer  # in a transaction now: its outcome, bounded by the store's own timeouts
+
+
+# ---------------------------------------------------------------- group commit
+
+#: seconds a request may wait for the writes queued before it into the same graph
+_GROUP_WAIT = float(os.environ.get("CASTLEGATE_GROUP_COMMIT_WAIT", "10"))
+_committer_lock = threading.Lock()
+
+
+def _committer(request: Request, store) -> GroupCommitter | None:
+    """The app's group committer (made on first use), or None where concurrent requests
+    are written apart: ``CASTLEGATE_GROUP_COMMIT=off``, or a store that cannot write
+    several requests in one transaction (sqlite, whose writes are local and cheap)."""
+    state = request.app.state
+    committer = state.get("group_commit")
+    if committer is not None or state.get("group_commit_off"):
+        return committer
+    with _committer_lock:
+        if "group_commit" in state or state.get("group_commit_off"):
+            return state.get("group_commit")
+        write = getattr(store, "add_interaction_batches", None)
+        if write is None or os.environ.get("CASTLEGATE_GROUP_COMMIT", "on").lower() in ("0", "off", "false", "no"):
+            state.group_commit_off = True
+            return None
+        env = os.environ.get
+        state.group_commit = GroupCommitter(write, Limits(
+            max_waiting_requests=int(env("CASTLEGATE_GROUP_COMMIT_MAX_REQUESTS", Limits.max_waiting_requests)),
+            max_waiting_items=int(env("CASTLEGATE_GROUP_COMMIT_MAX_ITEMS", Limits.max_waiting_items)),
+        ))
+        return state.group_commit
 
 
 @post(

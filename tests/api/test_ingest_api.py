@@ -231,3 +231,41 @@ def test_import_stops_at_a_bad_record_and_a_small_file_is_refused_whole(api, gra
         assert r.status_code == 400 and r.json()["errors"][0]["field"] == "format"
         r = c.post("/v1/graphs/no-such-graph/imports", params={"format": "ndjson"}, content=b"{}", headers=ndjson)
         assert r.status_code == 404
+
+
+def test_four_clients_streaming_into_one_graph_each_committed_once(api, graph):
+    """Concurrent requests into one graph share transactions on Neo4j (group commit): each
+    is still answered for itself, a conflicting one among them gets its own 409 and nothing
+    of it is written, the others commit, and a retry is a duplicate."""
+    with api.client() as c:
+        assert c.post(f"/v1/graphs/{graph}/interactions", json=[item(0, s="x", t="y")]).status_code == 200
+    answers: dict[tuple[int, int], tuple[int, dict]] = {}
+    lock = threading.Lock()
+
+    def client(k: int) -> None:
+        with api.client() as c:
+            for r in range(15):
+                batch = [{**item(n, s=f"u{k}", t=f"u{(k + n) % 4}"), "id": f"c{k}-r{r}-{n}"} for n in range(10)]
+                if (k, r) == (1, 7):
+                    batch.append(item(0, s="y", t="x"))  # i0 is stored as x -> y
+                resp = c.post(f"/v1/graphs/{graph}/interactions", json=batch)
+                with lock:
+                    answers[k, r] = (resp.status_code, resp.json())
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    status, body = answers.pop((1, 7))
+    assert status == 409
+    assert body["errors"] == [{"index": 10, "field": "id", "value": "i0", "message": "stored with different content"}]
+    assert all(a == (200, {"accepted": 10, "duplicates": 0}) for a in answers.values()), answers
+    with api.client() as c:
+        info = c.get(f"/v1/graphs/{graph}").json()
+        assert info["interactions"]["reply"] == 1 + 59 * 10
+        assert c.get(f"/v1/graphs/{graph}/accounts/y").json()["incoming"]["reply"] == 1  # x -> y only
+        # a client that did not hear its answer sends again: duplicates, nothing new
+        again = [{**item(n, s="u2", t=f"u{(2 + n) % 4}"), "id": f"c2-r4-{n}"} for n in range(10)]
+        assert c.post(f"/v1/graphs/{graph}/interactions", json=again).json() == {"accepted": 0, "duplicates": 10}
+        assert c.get(f"/v1/graphs/{graph}").json()["version"] == info["version"]
