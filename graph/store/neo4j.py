@@ -358,7 +358,9 @@ class Neo4jStore(Neo4jAudits, Neo4jKeys):
     def add_interaction_batches(
         self, graph: str, batches: Sequence[Sequence[Interaction]]
     ) -> list[IngestResult | IngestConflict]:
-        """Several requests' batches in one transaction (see ``GraphStore``).
+        """Several requests' batches in one transaction, for ``graph.usecases.group_commit``:
+        per batch, in order, its ``IngestResult``, or the ``IngestConflict`` refusing it
+        alone, decided as if the batches had been written one after the other.
 
         Two queries and the commit, whatever the batches hold. The first reads the digests
         stored for the group's ids under every kind (an id stored as another kind is a

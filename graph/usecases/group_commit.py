@@ -12,7 +12,7 @@ What each request still gets, as if it had been written alone:
 - its own answer, given only after the transaction holding it committed;
 - its own errors: a request conflicting with what is stored, or with an earlier request
   of its group, is refused alone and the others are written (the store decides this
-  before writing, see ``GraphStore.add_interaction_batches``). Any other failure of the
+  before writing, see ``Neo4jStore.add_interaction_batches``). Any other failure of the
   group's transaction is tried again one request at a time, so a request that breaks a
   transaction breaks only its own; only errors that would hit every request alike (the
   store unreachable, the graph gone) are given to all at once, and then nothing of the
@@ -41,7 +41,7 @@ __all__ = ["Busy", "GroupCommitter", "Limits"]
 log = logging.getLogger("castlegate.ingest")
 
 #: ``write(graph, batches)``: one transaction holding every batch, an ``IngestResult`` or
-#: ``IngestConflict`` per batch (``GraphStore.add_interaction_batches``)
+#: ``IngestConflict`` per batch (``Neo4jStore.add_interaction_batches``)
 WriteBatches = Callable[[str, Sequence[Sequence[Interaction]]], "list[IngestResult | IngestConflict]"]
 
 #: failures that would hit each request of a group alike: trying them one by one would
