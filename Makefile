@@ -80,5 +80,16 @@ test: install redis-server
 openapi: install
 	$(CG) openapi
 
+# every benchmark, one after the other (each writes its table to bench/results/; about an
+# hour on 2 cores); BENCHES=analysis make bench runs one. The speed ones (issue 11) first.
+BENCHES ?= analysis mixing cached_reads ingest streaming responsiveness load audits bombs faults summary
+bench: install redis-server neo4j-install
+	@command -v wrk >/dev/null 2>&1 || { \
+	  echo "wrk not found: installing Debian's wrk (cached_reads measures with it)"; \
+	  if [ "$$(id -u)" = 0 ]; then sudo=; else sudo="sudo -n"; fi; \
+	  $$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk \
+	    || { echo "make: installing wrk failed; install it and run again" >&2; exit 1; }; }
+	@set -e; for b in $(BENCHES); do echo "== bench.$$b"; $(PY) -m bench.$$b; done
+
 clean:
 	rm -rf $(VENV) .pytest_cache .neo4j-test

@@ -50,6 +50,9 @@ class Settings:
     embedded_worker: bool = True
     #: analyses one worker process runs at once (each in a child process of its own)
     worker_concurrency: int = 2
+    #: processes one analysis may use for its independent pieces (null-model draws,
+    #: role metrics); 0: one per core
+    analysis_processes: int = 0
     #: seconds a job may run before it is stopped and failed
     job_time_limit: float = 3600.0
     #: seconds a worker holds a job without renewing it; a dead worker's job is handed
@@ -168,6 +171,7 @@ _ENV_NAMES = {
     "queue_name": "CASTLEGATE_QUEUE_NAME",
     "embedded_worker": "CASTLEGATE_EMBEDDED_WORKER",
     "worker_concurrency": "CASTLEGATE_WORKER_CONCURRENCY",
+    "analysis_processes": "CASTLEGATE_ANALYSIS_PROCESSES",
     "job_time_limit": "CASTLEGATE_JOB_TIME_LIMIT",
     "job_lease": "CASTLEGATE_JOB_LEASE",
     "answer_wait": "CASTLEGATE_ANSWER_WAIT",
@@ -192,7 +196,7 @@ _ENV_NAMES = {
     "secret_key_previous": "CASTLEGATE_SECRET_KEY_PREVIOUS",
 }
 
-_INTS = ("port", "max_body_bytes", "webhook_max_attempts", "worker_concurrency", "results_max_bytes",
+_INTS = ("port", "max_body_bytes", "webhook_max_attempts", "worker_concurrency", "analysis_processes", "results_max_bytes",
          "max_null_samples", "hot_answers_bytes", "rate_limit", "max_active_jobs", "max_audits",
          "import_max_bytes", "import_max_lines", "import_max_items")
 _POSITIVE_FLOATS = ("scheduler_poll", "webhook_timeout", "webhook_backoff", "audit_lease", "job_time_limit",
@@ -211,6 +215,8 @@ def _convert(name: str, raw: str):
             raise SystemExit(f"{_ENV_NAMES[name]} must be an integer, got {raw!r}") from None
         if name in _POSITIVE_INTS and value < 1:
             raise SystemExit(f"{_ENV_NAMES[name]} must be at least 1, got {raw!r}")
+        if value < 0:
+            raise SystemExit(f"{_ENV_NAMES[name]} must be at least 0, got {raw!r}")
         return value
     if name in _POSITIVE_FLOATS:
         try:

@@ -314,6 +314,9 @@ def _child(settings: Settings, job: dict, conn: Connection) -> None:
     from service.bootstrap import open_job_store, open_store
 
     logs.configure(settings.log_level, settings.log_format)
+    from graph.analysis import parallel
+
+    parallel.set_processes(settings.analysis_processes)
     store = cache = None
     try:
         store, cache = open_store(settings), open_job_store(settings)

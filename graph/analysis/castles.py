@@ -18,6 +18,7 @@ import msgspec
 import numpy as np
 
 from graph.analysis.graph import LayerGraph
+from graph.analysis.nulls import NullDraws, degree_preserving_draws, z_standard_error
 
 __all__ = ["CastleChecks", "CastleComponents", "CastleCommunity", "CastlesResult", "castles",
            "CASTLE_RULE", "NULL_MODEL"]
@@ -36,15 +37,18 @@ CASTLE_RULE = (
 )
 
 NULL_MODEL = (
-    "closure z-scores: null_samples degree-preserving double-edge-swap rewirings of the "
-    "undirected, unweighted structural graph (engine.rewire; sample i seeded with "
-    "SeedSequence((seed, 0, i))), the partition held fixed, E-I index, conductance and "
-    "k-core depth recomputed on each. currency z-scores: null_samples random permutations "
+    "closure z-scores: null_samples draws of the degree-preserving null model: uniformly "
+    "random simple graphs with the degrees of the undirected, unweighted structural graph "
+    "(graph.analysis.nulls; draw i seeded with SeedSequence((seed, 0, i)); how the engine "
+    "samples them is null_sampler), the partition held fixed, E-I index, conductance and "
+    "k-core depth recomputed on each; the same draws serve polarization's modularity "
+    "z-score. currency z-scores: null_samples random permutations "
     "(numpy default_rng(SeedSequence((seed, 1)))) of the amplification/conversation label "
     "over all directed (source, target, layer) ties of the graph; each tie keeps its "
     "endpoints and interaction count, so who interacts with whom and how often is fixed and "
     "only whether a tie is amplification or conversation is randomised. Insularity has no "
-    "null model. z = (observed - mean) / sample standard deviation of the null."
+    "null model. z = (observed - mean) / sample standard deviation of the null; its "
+    "standard error (the _z_se fields) is sqrt(1/k + z^2/(2(k-1))) for k draws."
 )
 
 
@@ -61,6 +65,8 @@ class CastleComponents(msgspec.Struct, frozen=True, kw_only=True):
     external_ties: int
     ei_index: float | None
     ei_index_z: float | None
+    #: standard error of ``ei_index_z`` from the number of draws
+    ei_index_z_se: float | None
     #: the E-I index over interaction counts instead of ties
     ei_index_weighted: float | None
     conductance: float | None
@@ -72,6 +78,7 @@ class CastleComponents(msgspec.Struct, frozen=True, kw_only=True):
     internal_conversation: int
     amplification_share: float | None
     amplification_share_z: float | None
+    amplification_share_z_se: float | None
     amplification_reciprocity: float | None
     amplification_reciprocity_z: float | None
     amplification_per_member: float
@@ -95,6 +102,8 @@ class CastlesResult(msgspec.Struct, frozen=True, kw_only=True):
     communities: list[CastleCommunity]
     rule: str
     null_model: str
+    #: how the engine draws the degree-preserving null model
+    null_sampler: str
     null_samples: int
     seed: int
     structure_kinds: list[str]
@@ -112,6 +121,7 @@ def castles(
     conversation: Iterable[str] = ("reply", "quote"),
     amplification: Iterable[str] = ("repost", "like"),
     structure_kinds: Iterable[str] | None = None,
+    nulls: NullDraws | None = None,
 ) -> CastlesResult:
     r"""Scores each community of ``membership`` as a castle: closed, and counting its own
     currency.
@@ -140,8 +150,9 @@ def castles(
     the share whose partner is outside :math:`S`; insularity is one minus that.
 
     Each closure and currency score gets a z-score against ``null_samples`` draws of a
-    null model (``NULL_MODEL``): degree-preserving rewiring for closure, permutation of
-    the amplification/conversation label over all ties for currency.
+    null model (``NULL_MODEL``): random simple graphs with the same degrees for closure,
+    permutation of the amplification/conversation label over all ties for currency. The
+    E-I index and amplification share z-scores come with their standard errors.
 
     The rule (``CASTLE_RULE``) is "closed AND own currency", as the design defines a
     castle:
@@ -183,6 +194,10 @@ def castles(
         The kinds of each currency.
     structure_kinds : iterable of str, optional
         Kinds of the structural graph; default every kind in ``g``.
+    nulls : NullDraws, optional
+        Draws of the null model already made for this graph, kinds, membership, seed and
+        ``null_samples`` (``graph.analysis.nulls.degree_preserving_draws``), e.g. shared
+        with :func:`graph.analysis.polarization.polarization`; drawn here when absent.
 
     Returns
     -------
@@ -242,7 +257,8 @@ def castles(
         hit = (memb >= 0) & (ids[pos] == memb)
         lab[hit] = pos[hit]
     C = len(ids)
-    result = dict(rule=CASTLE_RULE, null_model=NULL_MODEL, null_samples=int(null_samples),
+    result = dict(rule=CASTLE_RULE, null_model=NULL_MODEL, null_sampler=engine.null_sampler,
+                  null_samples=int(null_samples),
                   seed=int(seed), structure_kinds=structure, conversation=conversation,
                   amplification=amplification)
     if C == 0:  # nothing to score: skip the null draws
@@ -254,18 +270,15 @@ def castles(
     I_obs, E_obs = _ties(lab, s_src, s_dst, C)
     Iw_obs, Ew_obs = _ties(lab, s_src, s_dst, C, s_w)
     depth_obs = _depth(lab, np.asarray(engine.coreness(n, s_src, s_dst)), C)
-    ei_null = np.empty((null_samples, C))
-    cond_null = np.empty((null_samples, C))
-    depth_null = np.empty((null_samples, C))
-    for i in range(null_samples):
-        rs = int(np.random.SeedSequence((seed, 0, i)).generate_state(1)[0])
-        r_src, r_dst = engine.rewire(n, s_src, s_dst, seed=rs)
-        r_src = np.asarray(r_src, dtype=np.int64)
-        r_dst = np.asarray(r_dst, dtype=np.int64)
-        I, E = _ties(lab, r_src, r_dst, C)
-        ei_null[i] = _ei(I, E)
-        cond_null[i] = _conductance(I, E)
-        depth_null[i] = _depth(lab, np.asarray(engine.coreness(n, r_src, r_dst)), C)
+    if nulls is None:
+        nulls = degree_preserving_draws(g, structure, memb, engine=engine, samples=null_samples, seed=seed)
+    elif nulls.samples != null_samples or sorted(nulls.kinds) != sorted(structure) or nulls.seed != seed:
+        raise ValueError("nulls were drawn for other kinds, samples or seed")
+    # a community's degree sum is fixed by the null model: what is not inside leaves
+    I_null = _columns(nulls.internal, ids).astype(np.float64)
+    E_null = (2 * I_obs + E_obs)[None, :] - 2 * I_null
+    ei_null, cond_null = _ei(I_null, E_null), _conductance(I_null, E_null)
+    depth_null = _columns(nulls.depth, ids)
     ei_obs, cond_obs = _ei(I_obs, E_obs), _conductance(I_obs, E_obs)
     eiw_obs = _ei(Iw_obs, Ew_obs)
 
@@ -303,12 +316,14 @@ def castles(
         insular = 1.0 - outside if outside is not None else None
         comp = CastleComponents(
             internal_ties=int(I_obs[k]), external_ties=int(E_obs[k]),
-            ei_index=_f(ei_obs[k]), ei_index_z=z_ei[k], ei_index_weighted=_f(eiw_obs[k]),
+            ei_index=_f(ei_obs[k]), ei_index_z=z_ei[k],
+            ei_index_z_se=z_standard_error(z_ei[k], null_samples), ei_index_weighted=_f(eiw_obs[k]),
             conductance=_f(cond_obs[k]), conductance_z=z_cond[k],
             core_depth=_f(depth_obs[k]), core_depth_z=z_depth[k],
             internal_amplification=int(round(amp_obs[k])),
             internal_conversation=int(round(conv_obs[k])),
             amplification_share=_f(share_obs[k]), amplification_share_z=z_share[k],
+            amplification_share_z_se=z_standard_error(z_share[k], null_samples),
             amplification_reciprocity=_f(recip_obs[k]), amplification_reciprocity_z=z_recip[k],
             amplification_per_member=float(per_obs[k]), amplification_per_member_z=z_per[k],
             conversation_partner_ties=int(ties_total[k]),
@@ -328,6 +343,11 @@ def castles(
             score=round(float(score), 12), checks=checks, components=comp,
         ))
     return CastlesResult(communities=out, **result)
+
+
+def _columns(rows: list[list], ids: np.ndarray) -> np.ndarray:
+    """The draw-by-community table of the communities ``ids``."""
+    return np.asarray(rows, dtype=np.float64).reshape(len(rows), -1)[:, ids]
 
 
 def _count(labels: np.ndarray, C: int, weights=None) -> np.ndarray:

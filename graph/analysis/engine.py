@@ -19,13 +19,15 @@ from typing import Protocol
 
 import numpy as np
 
-__all__ = ["Engine", "get_engine", "ENGINES"]
+__all__ = ["Engine", "NullModel", "get_engine", "ENGINES"]
 
 ENGINES = ("fast", "reference")
 
 
 class Engine(Protocol):
     name: str
+    #: how ``null_model`` draws are sampled (for the manifests' ``null_model``)
+    null_sampler: str
 
     def versions(self) -> dict[str, str]:
         """Library name -> version, for the manifest."""
@@ -49,9 +51,12 @@ class Engine(Protocol):
         scaled to sum 1."""
 
     def betweenness(self, n: int, src: np.ndarray, dst: np.ndarray,
-                    k: int | None = None, seed: int = 0) -> np.ndarray:
+                    k: int | None = None, seed: int = 0,
+                    part: tuple[int, int] = (0, 1)) -> np.ndarray:
         """Normalised betweenness (Brandes 2001) on the undirected unweighted graph; exact
-        when ``k`` is None, else estimated from ``k`` sampled pivots."""
+        when ``k`` is None, else estimated from ``k`` sampled pivots. ``part=(i, parts)``
+        gives the ``i``-th of ``parts`` shares whose sum is the whole, so that the shares
+        can be computed in different processes."""
 
     def constraint(self, n: int, src: np.ndarray, dst: np.ndarray, w: np.ndarray) -> np.ndarray:
         """Burt's constraint per node on the undirected weighted graph (NaN for isolates)."""
@@ -63,10 +68,26 @@ class Engine(Protocol):
     def coreness(self, n: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
         """k-core number per node on the undirected graph."""
 
-    def rewire(self, n: int, src: np.ndarray, dst: np.ndarray, seed: int = 0,
-               swaps_per_edge: int = 10) -> tuple[np.ndarray, np.ndarray]:
-        """A degree-preserving randomisation (double edge swaps) of the undirected simple
-        graph, for null models."""
+    def rewire(self, n: int, src: np.ndarray, dst: np.ndarray, seed: int = 0
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """One draw of the degree-preserving null model: a random simple graph with the
+        degrees of the undirected simple graph ``src - dst`` (each pair once, sorted)."""
+
+    def null_model(self, n: int, src: np.ndarray, dst: np.ndarray) -> "NullModel":
+        """The degree-preserving null model of the undirected simple graph, ready for
+        draws (``graph.analysis.nulls`` draws from it)."""
+
+
+class NullModel(Protocol):
+    #: how a draw is sampled (for the manifest's ``null_model``)
+    sampler: str
+
+    def draw(self, labels: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray, float]:
+        """One random simple graph with the model's degrees (uniform over such graphs, as
+        far as the sampler mixes), and on it: the ties with both ends in each label
+        (``labels[v]`` in ``0..L-1``, -1 for none; an array of ``L`` counts), the k-core
+        number of every node, and the modularity of a Louvain partition seeded with
+        ``seed`` (NaN without edges)."""
 
 
 def get_engine(name: str = "fast") -> Engine:

@@ -38,8 +38,10 @@ class AnalysisParams(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     seed: Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)] = 0
     engine: Annotated[str, _doc(enum=list(ENGINES))] = "fast"
     resolution: Annotated[float, msgspec.Meta(gt=0, le=100)] = 1.0
-    #: degree-preserving rewirings behind every castle z-score
-    null_samples: Annotated[int, msgspec.Meta(ge=2, le=200)] = 20
+    #: draws of the degree-preserving null model behind the castle closure z-scores and
+    #: polarization's modularity z-score (and permutations behind the currency z-scores);
+    #: each z comes with its standard error, which more draws shrink
+    null_samples: Annotated[int, msgspec.Meta(ge=2, le=200)] = 10
     #: coordination window (seconds) and how often two accounts must co-act to be linked
     tau: Annotated[float, msgspec.Meta(gt=0, le=86400)] = 60.0
     min_repeats: Annotated[int, msgspec.Meta(ge=1, le=10000)] = 3

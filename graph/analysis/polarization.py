@@ -12,6 +12,7 @@ from scipy.sparse.csgraph import connected_components
 
 from graph.analysis.engine import Engine
 from graph.analysis.graph import LayerGraph
+from graph.analysis.nulls import NullDraws, degree_preserving_draws, z_standard_error
 
 __all__ = ["PolarizationResult", "polarization"]
 
@@ -40,11 +41,15 @@ class PolarizationResult(msgspec.Struct, frozen=True, kw_only=True):
     cross_community_share: float | None
     #: (Q_max - mean Q_null) / sd Q_null, on the simple unweighted analysed graph
     modularity_z: float | None
+    #: standard error of ``modularity_z`` from the number of draws
+    modularity_z_se: float | None
     #: Louvain's modularity on the simple unweighted analysed graph (what is compared)
     modularity_unweighted: float | None
     modularity_null_mean: float | None
     modularity_null_sd: float | None
     null_samples: int
+    #: how the engine draws the degree-preserving null model
+    null_sampler: str
     #: ids of the two largest communities, X and Y
     sides: list[int]
 
@@ -58,6 +63,7 @@ def polarization(
     seed: int = 0,
     walks: int = 10000,
     null_samples: int = 20,
+    nulls: NullDraws | None = None,
 ) -> PolarizationResult:
     r"""Modularity, label assortativity, Random Walk Controversy and a null-model z-score
     of modularity for a partition of the graph over ``kinds``.
@@ -87,9 +93,11 @@ def polarization(
       graphs, so it is compared with a null model (Salloum, Chen & Kivelä 2022):
       :math:`z = (Q_{\max} - \overline{Q}_{\text{null}}) / \sigma_{Q_\text{null}}`, where
       :math:`Q_{\max}` is Louvain's modularity on the simple unweighted analysed graph and
-      each null value is Louvain's modularity on a degree-preserving rewiring of it
-      (``null_samples`` rewirings, seeds ``seed+1 ..``). Rewiring cannot keep weights, so
-      both sides of the comparison are unweighted.
+      each null value is Louvain's modularity on a random simple graph with the same
+      degrees (``null_samples`` draws of :func:`graph.analysis.nulls.degree_preserving_draws`,
+      the ones castles are scored against). The null model cannot keep weights, so
+      both sides of the comparison are unweighted. ``modularity_z_se`` is its standard
+      error from the number of draws.
 
     Parameters
     ----------
@@ -100,11 +108,14 @@ def polarization(
         Community per node (e.g. ``communities(...).membership``).
     engine : Engine
     seed : int
-        Seeds the walks, the rewirings and their Louvain runs.
+        Seeds the walks, the null draws and their Louvain runs.
     walks : int
         Random walks for RWC.
     null_samples : int
-        Rewirings for the modularity z-score; 0 skips it.
+        Draws of the null model for the modularity z-score; 0 skips it.
+    nulls : NullDraws, optional
+        Draws already made for this graph, ``kinds`` and ``seed`` (their number is
+        then ``null_samples``); drawn here when absent.
 
     Returns
     -------
@@ -158,8 +169,9 @@ def polarization(
         return PolarizationResult(
             kinds=kinds, engine=engine.name, seed=seed, modularity=None, assortativity=None,
             rwc=None, rwc_method=method, rwc_walks=0, cross_community_share=cross,
-            modularity_z=None, modularity_unweighted=None, modularity_null_mean=None,
-            modularity_null_sd=None, null_samples=0, sides=[],
+            modularity_z=None, modularity_z_se=None, modularity_unweighted=None,
+            modularity_null_mean=None,
+            modularity_null_sd=None, null_samples=0, null_sampler=engine.null_sampler, sides=[],
         )
     q = engine.modularity(n, us, ud, w, labels)
     r = _assortativity(us, ud, labels)
@@ -173,28 +185,30 @@ def polarization(
         sides = [int(ids[top[0]]), int(ids[top[1]])]
         rwc, absorbed = _rwc(n, us, ud, comm, sides, walks, seed)
 
-    z = q_max = null_mean = null_sd = None
-    if null_samples > 0 and len(us) > 0:
+    z = z_se = q_max = null_mean = null_sd = None
+    if nulls is None and null_samples > 0 and len(us) > 0:
+        nulls = degree_preserving_draws(g, kinds, memb_all, engine=engine, samples=null_samples, seed=seed)
+    if nulls is not None and len(us) > 0:
+        if sorted(nulls.kinds) != sorted(kinds) or nulls.seed != seed:
+            raise ValueError("nulls were drawn for other kinds or another seed")
+        null_samples = nulls.samples
         ones = np.ones(len(us))
         q_max = engine.modularity(n, us, ud, ones, engine.louvain(n, us, ud, ones, seed=seed))
-        null = []
-        for i in range(null_samples):
-            rs, rd = engine.rewire(n, us, ud, seed=seed + 1 + i)
-            rw = np.ones(len(rs))
-            part = engine.louvain(n, rs, rd, rw, seed=seed + 1 + i)
-            null.append(engine.modularity(n, rs, rd, rw, part))
+        null = np.asarray(nulls.modularity, dtype=np.float64)
         null_mean = float(np.mean(null))
         null_sd = float(np.std(null, ddof=1)) if null_samples > 1 else None
         if null_sd:
             z = (q_max - null_mean) / null_sd
+            z_se = z_standard_error(z, null_samples)
     return PolarizationResult(
         kinds=kinds, engine=engine.name, seed=seed,
         modularity=None if math.isnan(q) else float(q),
         assortativity=r, rwc=rwc, rwc_method=method, rwc_walks=absorbed,
-        cross_community_share=cross, modularity_z=z,
+        cross_community_share=cross, modularity_z=z, modularity_z_se=z_se,
         modularity_unweighted=None if q_max is None else float(q_max),
         modularity_null_mean=null_mean, modularity_null_sd=null_sd,
         null_samples=null_samples if z is not None or null_mean is not None else 0,
+        null_sampler=engine.null_sampler,
         sides=sides,
     )
 

@@ -5,13 +5,15 @@ once."""
 from __future__ import annotations
 
 import math
+import uuid
 from typing import Sequence
 
 import msgspec
 import numpy as np
 
+from graph.analysis import parallel
 from graph.analysis.brokerage import BROKERAGE_ROLES, gould_fernandez
-from graph.analysis.engine import Engine
+from graph.analysis.engine import Engine, get_engine
 from graph.analysis.graph import LayerGraph
 
 __all__ = [
@@ -384,16 +386,30 @@ def account_roles(
     p = participation_coefficient(n, us, ud, uw, memb)
     role = [None if (math.isnan(a) or math.isnan(b)) else guimera_amaral_role(a, b)
             for a, b in zip(z.tolist(), p.tolist())]
-    broker, approx = gould_fernandez(n, ds, dd, memb, seed=seed, return_approximate=True)
-
     if k is None and n <= betweenness_exact_max_nodes:
         pivots = None
     else:
         pivots = min(n, 1000 if k is None else int(k))
         if pivots >= n:
             pivots = None  # every node a pivot: that is the exact computation
-    btw = engine.betweenness(n, us, ud, k=pivots, seed=seed)
-    hub, auth = engine.hits(n, ds, dd, dw)
+    # the metrics are independent of each other: on a large graph each is a piece of work
+    # for another core (graph.analysis.parallel), sampled betweenness in several shares
+    shares = _BETWEENNESS_SHARES if pivots is not None else 1
+    token = uuid.uuid4().hex
+    und, dirw = ("u", n, us, ud, uw), ("d", n, ds, dd, dw)
+    pieces = [(token, engine.name, "betweenness", und, {"k": pivots, "seed": seed, "part": (i, shares)})
+              for i in range(shares)]
+    pieces += [(token, engine.name, "brokerage", ("b", n, ds, dd, memb), {"seed": seed}),
+               (token, engine.name, "constraint", und, {}),
+               (token, engine.name, "hits", dirw, {}),
+               (token, engine.name, "effective_size", und, {}),
+               (token, engine.name, "pagerank", dirw, {})]
+    try:
+        done = parallel.map_pieces(_metric, pieces, work=float(len(us)) * len(pieces))
+    finally:
+        parallel.forget(token)
+    btw = np.sum(done[:shares], axis=0)
+    (broker, approx), constraint, (hub, auth), eff, pagerank = done[shares:]
     accounts = [g.nodes[i] for i in active.tolist()]
     return RolesTable(
         kinds=kinds,
@@ -407,15 +423,37 @@ def account_roles(
         role=role,
         brokerage={name: broker[:, j].tolist() for j, name in enumerate(BROKERAGE_ROLES)},
         brokerage_approximate=[a for a, f in zip(accounts, approx.tolist()) if f],
-        constraint=engine.constraint(n, us, ud, uw).tolist(),
-        effective_size=engine.effective_size(n, us, ud).tolist(),
+        constraint=constraint.tolist(),
+        effective_size=eff.tolist(),
         betweenness=btw.tolist(),
         betweenness_method="exact" if pivots is None else "sampled",
         pivots=pivots,
-        pagerank=engine.pagerank(n, ds, dd, dw).tolist(),
+        pagerank=pagerank.tolist(),
         hub=hub.tolist(),
         authority=auth.tolist(),
     )
+
+
+#: shares of sampled betweenness (``Engine.betweenness(part=)``): fixed, so the sum is
+#: the same on any number of cores
+_BETWEENNESS_SHARES = 8
+
+
+def _metric(token: str, engine_name: str, metric: str, graph: tuple, kwargs: dict):
+    """One role metric of the graph ``graph = (name, n, arrays...)``. The arrays of one
+    call are kept per process, so its pieces share them, and the engine the graph it
+    builds from them."""
+    name, n, *arrays = graph
+    arrays = parallel.kept(token, name, lambda: arrays)
+    if metric == "brokerage":
+        src, dst, memb = arrays
+        return gould_fernandez(n, src, dst, memb, return_approximate=True, **kwargs)
+    if metric in _UNWEIGHTED:
+        arrays = arrays[:2]
+    return getattr(get_engine(engine_name), metric)(n, *arrays, **kwargs)
+
+
+_UNWEIGHTED = ("betweenness", "effective_size")
 
 
 def roles_of(table: RolesTable, account: str) -> AccountRoles:

@@ -29,6 +29,7 @@ from graph.analysis.engine import Engine, get_engine
 from graph.analysis.events import Event
 from graph.analysis.gatekeepers import GatekeepersResult, gatekeepers
 from graph.analysis.graph import LayerGraph
+from graph.analysis.nulls import NullDraws, degree_preserving_draws
 from graph.analysis.params import AnalysisParams
 from graph.analysis.pods import PodsResult, coordinated_pods
 from graph.analysis.polarization import PolarizationResult, polarization
@@ -87,6 +88,9 @@ class Stage:
     #: the msgspec Struct ``compute`` returns (how a stored result is decoded)
     result_type: type
     compute: Callable[[Inputs], Any]
+    #: its work is pieces for helper processes (``graph.analysis.parallel``): it starts
+    #: as soon as its inputs are there, beside the stages before it
+    beside: bool = False
 
 
 def _communities(x: Inputs) -> CommunitiesResult:
@@ -111,14 +115,21 @@ def _trusted(x: Inputs) -> TrustedResult:
     return trusted_voices(x.g, x.membership, x.events, pod_members=pod_members)
 
 
+def _nulls(x: Inputs) -> NullDraws:
+    # one set of draws for castles and polarization: the same graph, the same question
+    return degree_preserving_draws(x.g, x.layers, x.membership, engine=x.engine,
+                                   samples=x.params.null_samples, seed=x.params.seed)
+
+
 def _castles(x: Inputs) -> CastlesResult:
     # the closure of a community is judged on the layers it was found on
     return castles(x.g, x.membership, engine=x.engine, null_samples=x.params.null_samples,
-                   seed=x.params.seed, structure_kinds=tuple(x.layers))
+                   seed=x.params.seed, structure_kinds=tuple(x.layers), nulls=x.results["nulls"])
 
 
 def _polarization(x: Inputs) -> PolarizationResult:
-    return polarization(x.g, x.layers, x.membership, engine=x.engine, seed=x.params.seed)
+    return polarization(x.g, x.layers, x.membership, engine=x.engine, seed=x.params.seed,
+                        nulls=x.results["nulls"])
 
 
 _G, _E, _GE = frozenset({GRAPH}), frozenset({EVENTS}), frozenset({GRAPH, EVENTS})
@@ -130,8 +141,9 @@ STAGES: dict[str, Stage] = {s.name: s for s in (
     Stage("gatekeepers", ("communities", "roles"), _G, (), GatekeepersResult, _gatekeepers),
     Stage("pods", (), _E, _WINDOW + ("tau", "min_repeats"), PodsResult, _pods),
     Stage("trusted", ("communities", "pods"), _GE, (), TrustedResult, _trusted),
-    Stage("castles", ("communities",), _G, ("null_samples",), CastlesResult, _castles),
-    Stage("polarization", ("communities",), _G, (), PolarizationResult, _polarization),
+    Stage("nulls", ("communities",), _G, ("null_samples",), NullDraws, _nulls, beside=True),
+    Stage("castles", ("communities", "nulls"), _G, (), CastlesResult, _castles),
+    Stage("polarization", ("communities", "nulls"), _G, (), PolarizationResult, _polarization),
 )}
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -150,9 +151,24 @@ def produce(
     for s in stages:
         if s.name in records:
             x.results[s.name] = _decode(s, records[s.name])
-    for i, s in enumerate(todo):
-        report(s.name, (i + 1) / (len(todo) + 2))
-        records[s.name] = _compute(cache, graph, snap.version, params, s, x)
+    # a stage whose work is pieces for helper processes (the null draws) starts as soon as
+    # its inputs are there: its pieces and those of the stages before it in the plan
+    # (the role metrics) then keep every core busy together (graph.analysis.parallel)
+    early: dict[str, Future] = {}
+    with ThreadPoolExecutor(1, thread_name_prefix="stage") as beside:
+        try:
+            for i, s in enumerate(todo):
+                for t in todo:
+                    if t.beside and t.name not in early and all(n in x.results for n in t.needs):
+                        early[t.name] = beside.submit(_compute, cache, graph, snap.version, params, t, x)
+                report(s.name, (i + 1) / (len(todo) + 2))
+                if s.name in early:
+                    records[s.name] = early[s.name].result()
+                else:
+                    records[s.name] = _compute(cache, graph, snap.version, params, s, x)
+        finally:
+            for f in early.values():
+                f.cancel()
     report("render", (len(todo) + 1) / (len(todo) + 2))
     return _file(cache, store.kind, graph, snap.version, params, target, args, records, x)
 

@@ -8,7 +8,9 @@ import msgspec
 import pytest
 
 from graph.analysis.answers import TARGETS
+from graph.analysis.nulls import NullDraws
 from graph.analysis.params import AnalysisParams
+from graph.analysis.polarization import PolarizationResult
 from graph.analysis.stages import STAGES, param_names, plan
 from graph.demo import demo_network
 from graph.jobs.sqlite import SqliteJobStore
@@ -39,7 +41,8 @@ def _stages_filed(cache, version, params) -> set[str]:
 
 
 def test_plans_follow_declared_inputs():
-    assert [s.name for s in plan(["castles"])] == ["communities", "castles"]
+    assert [s.name for s in plan(["castles"])] == ["communities", "nulls", "castles"]
+    assert [s.name for s in plan(["polarization"])] == ["communities", "nulls", "polarization"]
     assert [s.name for s in plan(["gatekeepers", "pods"])] == ["communities", "roles", "gatekeepers", "pods"]
     # pods do not depend on the partition, so not on its seed or layers
     assert param_names("pods") == ("min_repeats", "since", "tau", "until")
@@ -59,8 +62,23 @@ def test_communities_compute_communities_and_nothing_else(demo, cache):
     # castles then compute castles only: the partition is reused, byte for byte
     before = cache.get_result(stage_key("d", out.graph_version, "communities", params))
     produce(demo, cache, "d", params, "castles")
-    assert _stages_filed(cache, out.graph_version, params) == {"communities", "castles"}
+    assert _stages_filed(cache, out.graph_version, params) == {"communities", "nulls", "castles"}
     assert cache.get_result(stage_key("d", out.graph_version, "communities", params)) == before
+
+
+def test_castles_and_polarization_are_scored_against_the_same_null_draws(demo, cache):
+    params = AnalysisParams(seed=3, null_samples=6)
+    v = produce(demo, cache, "d", params, "castles").graph_version
+    nulls = cache.get_result(stage_key("d", v, "nulls", params))
+    produce(demo, cache, "d", params, "polarization")
+    # the draws were made once and both stages read them
+    assert cache.get_result(stage_key("d", v, "nulls", params)) == nulls
+    draws = msgspec.msgpack.decode(msgspec.msgpack.decode(nulls, type=StageRecord).result, type=NullDraws)
+    pol = msgspec.msgpack.decode(
+        msgspec.msgpack.decode(cache.get_result(stage_key("d", v, "polarization", params)), type=StageRecord).result,
+        type=PolarizationResult)
+    assert pol.null_samples == draws.samples == 6
+    assert pol.modularity_null_mean == pytest.approx(sum(draws.modularity) / 6)
 
 
 def test_pods_are_reused_across_seeds_and_the_partition_is_not(demo, cache):
@@ -102,7 +120,7 @@ def test_diversity_from_reused_stages_equals_diversity_from_scratch(demo, tmp_pa
             da = msgspec.json.decode(fresh.get_result(a.result_key))
             db = msgspec.json.decode(shared.get_result(b.result_key))
             assert da["manifest"]["analyses"] == db["manifest"]["analyses"] == ["communities", "pods", "trusted",
-                                                                               "castles"]
+                                                                               "nulls", "castles"]
             for d in (da, db):
                 del d["manifest"]
             assert da == db, account

@@ -24,9 +24,17 @@ a weighted G(300, 1500), a planted partition, LFR (n=1000), polblogs and G(5000,
   two agree to 1e-15.
 - Effective size: from degree and triangle counts (igraph local transitivity), Burt's
   unweighted simplification deg - 2 t / deg, the formula networkx uses.
-- Coreness: igraph ``coreness()``; rewiring: igraph ``rewire(allowed_edge_types="simple")``
-  with 10 x m swap *trials* (networkx counts successful swaps; on sparse graphs nearly
-  every trial succeeds).
+- Coreness: igraph ``coreness()``.
+- Null model (``rewire``, ``null_model``): uniformly random simple graphs with the
+  observed degrees, as the reference's double edge swaps draw them, but sampled by
+  NetworKit's global curveball trades (Carstens et al. 2018), ``CURVEBALL_TRADES`` per
+  draw: each trade lets every node exchange its non-shared neighbours with a partner
+  at once, so a draw of a 1M-edge graph takes about 2 s where ten double edge swaps
+  per edge take 11-12 s (igraph or NetworKit alike). How many trades are enough was
+  measured, not assumed: bench/results/mixing.md compares community E-I indexes, k-core
+  depth and the null's Louvain modularity with far longer chains of either kind.
+  A draw's statistics (internal ties per community, coreness, Louvain modularity) are
+  computed on NetworKit's graph without copying it back to arrays.
 
 igraph draws random numbers from a process-wide generator; it is swapped for a seeded
 ``random.Random`` under a module lock and restored afterwards, so concurrent requests in
@@ -63,6 +71,9 @@ __all__ = ["FastEngine"]
 
 _LOCK = threading.RLock()
 
+#: global curveball trades per null-model draw (bench/results/mixing.md)
+CURVEBALL_TRADES = 20
+
 
 @contextmanager
 def _seeded(seed: int) -> Iterator[None]:
@@ -76,10 +87,24 @@ def _seeded(seed: int) -> Iterator[None]:
 
 
 def _ig(n: int, src, dst, directed: bool = False) -> igraph.Graph:
+    """The igraph graph of these arrays, for reading only. The last one of each kind is
+    kept: the role metrics ask for the same graph five times, and building one of 1M
+    edges takes 0.6 s. It is found by the arrays' identity (they are kept alive with it,
+    so an id cannot be reused meanwhile)."""
+    with _LOCK:
+        hit = _last_ig.get(directed)
+        if hit is not None and hit[0] == int(n) and hit[1] is src and hit[2] is dst:
+            return hit[3]
     # a list of int tuples converts 6x faster than an (m, 2) array or a list of lists
     # (0.07 s vs 0.4 s for 250k edges)
     edges = list(zip(np.asarray(src).tolist(), np.asarray(dst).tolist()))
-    return igraph.Graph(n=int(n), edges=edges, directed=directed)
+    g = igraph.Graph(n=int(n), edges=edges, directed=directed)
+    with _LOCK:
+        _last_ig[directed] = (int(n), src, dst, g)
+    return g
+
+
+_last_ig: dict[bool, tuple] = {}
 
 
 def _weights(w) -> list[float]:
@@ -110,6 +135,8 @@ class FastEngine:
     """
 
     name = "fast"
+    null_sampler = (f"global curveball trades (NetworKit GlobalCurveball, Carstens et al. 2018), "
+                    f"{CURVEBALL_TRADES} per draw")
 
     def versions(self) -> dict[str, str]:
         return {"igraph": igraph.__version__, "networkit": nk.__version__, "numpy": np.__version__}
@@ -118,18 +145,13 @@ class FastEngine:
         if n == 0:
             return np.zeros(0, dtype=np.int64)
         g = _nk(n, src, dst, w)
-        with _seeded(seed):
-            # PLM is sequential here, but with several OpenMP threads its helper loops pay
-            # ~0.1 s of thread wake-ups per call even on a 34-node graph
-            threads = nk.getMaxNumberOfThreads()
-            nk.setNumberOfThreads(1)
-            try:
-                plm = nk.community.PLM(g, refine=False, gamma=float(resolution),
-                                       par="none randomized", turbo=True)
-                plm.run()
-                labels = np.asarray(plm.getPartition().getVector(), dtype=np.int64)
-            finally:
-                nk.setNumberOfThreads(threads)
+        # PLM is sequential here, but with several OpenMP threads its helper loops pay
+        # ~0.1 s of thread wake-ups per call even on a 34-node graph
+        with _seeded(seed), _one_thread():
+            plm = nk.community.PLM(g, refine=False, gamma=float(resolution),
+                                   par="none randomized", turbo=True)
+            plm.run()
+            labels = np.asarray(plm.getPartition().getVector(), dtype=np.int64)
         return _renumber(labels)
 
     def modularity(self, n, src, dst, w, membership, resolution=1.0):
@@ -154,7 +176,9 @@ class FastEngine:
             return u, u.copy()
         g = _ig(n, src, dst, directed=True)
         ww = _weights(w)
-        with warnings.catch_warnings():
+        # ARPACK starts from a random vector of igraph's generator: seeded, so the last
+        # digits do not depend on what ran before in this process
+        with warnings.catch_warnings(), _seeded(0):
             # igraph warns when many scores are 0 (nodes with no in- or out-links): expected
             warnings.simplefilter("ignore", RuntimeWarning)
             try:
@@ -168,22 +192,28 @@ class FastEngine:
             return hits_by_iteration(n, src, dst, w)
         return hub / hub.sum(), auth / auth.sum()
 
-    def betweenness(self, n, src, dst, k=None, seed=0):
+    def betweenness(self, n, src, dst, k=None, seed=0, part=(0, 1)):
+        i, parts = part
         if n <= 2:
             return np.zeros(n)
-        g = _ig(n, src, dst)
         if k is None or k >= n:
+            if i > 0:
+                return np.zeros(n)
             # igraph counts each unordered pair once; networkx normalises ordered pairs by
             # (n-1)(n-2)
-            return np.asarray(g.betweenness(directed=False)) * (2.0 / ((n - 1) * (n - 2)))
+            return np.asarray(_ig(n, src, dst).betweenness(directed=False)) * (2.0 / ((n - 1) * (n - 2)))
         # networkx's pivots, drawn the same way, so the estimate equals the reference's
         pivots = random.Random(seed).sample(range(n), k)
-        raw = 2.0 * np.asarray(g.betweenness(sources=pivots, directed=False))
         # networkx (endpoints=False) rescales pivots and other nodes differently: a pivot
         # cannot lie on paths from itself
         scale = np.full(n, 1.0 / (k * (n - 2)))
         scale[pivots] = 1.0 / ((k - 1) * (n - 2)) if k > 1 else math.nan
-        return raw * scale
+        # the pivots' shortest-path trees are independent: a slice of them is a share of
+        # the estimate, and the shares sum to it
+        mine = pivots[i * k // parts:(i + 1) * k // parts]
+        if not mine:
+            return np.zeros(n)
+        return 2.0 * np.asarray(_ig(n, src, dst).betweenness(sources=mine, directed=False)) * scale
 
     def constraint(self, n, src, dst, w):
         if n == 0:
@@ -194,7 +224,7 @@ class FastEngine:
     def effective_size(self, n, src, dst):
         if n == 0:
             return np.zeros(0)
-        g = _ig(n, src, dst)
+        g = _ig(n, src, dst).copy()
         g.simplify()
         deg = np.asarray(g.degree(), dtype=np.float64)
         local = np.asarray(g.transitivity_local_undirected(mode="zero"), dtype=np.float64)
@@ -209,13 +239,76 @@ class FastEngine:
             return np.zeros(0, dtype=np.int64)
         return np.asarray(_ig(n, src, dst).coreness(), dtype=np.int64)
 
-    def rewire(self, n, src, dst, seed=0, swaps_per_edge=10):
-        g = _ig(n, src, dst)
-        m = g.ecount()
-        if n >= 4 and m >= 2 and swaps_per_edge > 0:
-            with _seeded(seed):
-                g.rewire(n=swaps_per_edge * m, allowed_edge_types="simple")
-        e = np.asarray(g.get_edgelist(), dtype=np.int64).reshape(-1, 2)
+    def rewire(self, n, src, dst, seed=0):
+        null = _CurveballNull(n, src, dst)
+        h = null.draw_graph(seed)
+        e = np.asarray(list(h.iterEdges()), dtype=np.int64).reshape(-1, 2)
         e = np.sort(e, axis=1)
         order = np.lexsort((e[:, 1], e[:, 0]))
         return e[order, 0].astype(np.int32), e[order, 1].astype(np.int32)
+
+    def null_model(self, n, src, dst):
+        return _CurveballNull(n, src, dst)
+
+
+
+class _CurveballNull:
+    sampler = FastEngine.null_sampler
+
+    def __init__(self, n, src, dst):
+        self.n = int(n)
+        src = np.asarray(src, dtype=np.uint64)
+        self.m = len(src)
+        self.g = nk.GraphFromCoo((np.ones(self.m), (src, np.asarray(dst, dtype=np.uint64))),
+                                 n=self.n, weighted=False, directed=False)
+
+    def draw_graph(self, seed: int) -> "nk.Graph":
+        if self.n < 4 or self.m < 2:
+            return nk.Graph(self.g)
+        with _seeded(seed), _one_thread():
+            trades = nk.randomization.GlobalCurveball(self.g, CURVEBALL_TRADES)
+            trades.run()
+            return trades.getGraph()
+
+    def draw(self, labels, seed):
+        labels = np.asarray(labels, dtype=np.int64)
+        L = int(labels.max()) + 1 if len(labels) else 0
+        h = self.draw_graph(seed)
+        with _seeded(seed), _one_thread():
+            internal = np.zeros(L, dtype=np.int64)
+            if L and self.m:
+                # coarsening by the labels: a label's self-loop weight is its internal ties
+                part = nk.Partition(self.n)
+                part.setUpperBound(L + 1)
+                for v, x in enumerate(np.where(labels >= 0, labels, L).tolist()):
+                    part[v] = x
+                coarse = nk.coarsening.ParallelPartitionCoarsening(h, part)
+                coarse.run()
+                cg, fine_to_coarse = coarse.getCoarseGraph(), coarse.getFineToCoarseNodeMapping()
+                member = np.full(L, -1, dtype=np.int64)
+                present = labels >= 0
+                member[labels[present]] = np.flatnonzero(present)  # any one will do
+                for x in np.flatnonzero(member >= 0).tolist():
+                    c = fine_to_coarse[int(member[x])]
+                    internal[x] = int(round(cg.weight(c, c)))
+            cores = nk.centrality.CoreDecomposition(h)
+            cores.run()
+            core = np.rint(np.asarray(cores.scores(), dtype=np.float64)).astype(np.int64)
+            q = math.nan
+            if self.m:
+                plm = nk.community.PLM(h, refine=False, gamma=1.0, par="none randomized", turbo=True)
+                plm.run()
+                q = float(nk.community.Modularity().getQuality(plm.getPartition(), h))
+        return internal, core, q
+
+
+@contextmanager
+def _one_thread() -> Iterator[None]:
+    # sequential runs are what the seed reproduces, and several threads' wake-ups cost
+    # more than they save on these loops
+    threads = nk.getMaxNumberOfThreads()
+    nk.setNumberOfThreads(1)
+    try:
+        yield
+    finally:
+        nk.setNumberOfThreads(threads)

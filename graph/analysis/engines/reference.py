@@ -32,6 +32,10 @@ from graph.analysis.engines.hits import hits_by_iteration
 
 __all__ = ["ReferenceEngine"]
 
+#: double edge swaps per edge in one null-model draw (Maslov & Sneppen 2002; networkx
+#: counts successful swaps): more than the mixing check needs (bench/results/mixing.md)
+SWAPS_PER_EDGE = 10
+
 
 #: largest graph on which ``nx.effective_size`` (dense n x n internally) is used as is
 _DENSE_MAX_NODES = 5000
@@ -98,6 +102,7 @@ class ReferenceEngine:
     """
 
     name = "reference"
+    null_sampler = f"double edge swaps (networkx double_edge_swap), {SWAPS_PER_EDGE} per edge per draw"
 
     def versions(self) -> dict[str, str]:
         return {
@@ -161,7 +166,9 @@ class ReferenceEngine:
             return hits_by_iteration(n, src, dst, w)
         return _array(hubs, n), _array(auth, n)
 
-    def betweenness(self, n, src, dst, k=None, seed=0):
+    def betweenness(self, n, src, dst, k=None, seed=0, part=(0, 1)):
+        if part[0] > 0:  # networkx does all pivots in one call: the first share is all of it
+            return np.zeros(n)
         g = _undirected(n, src, dst)
         if k is not None and k >= n:
             k = None
@@ -194,10 +201,10 @@ class ReferenceEngine:
     def coreness(self, n, src, dst):
         return _array(nx.core_number(_undirected(n, src, dst)), n, dtype=np.int64)
 
-    def rewire(self, n, src, dst, seed=0, swaps_per_edge=10):
+    def rewire(self, n, src, dst, seed=0):
         g = _undirected(n, src, dst)
         m = g.number_of_edges()
-        nswap = swaps_per_edge * m
+        nswap = SWAPS_PER_EDGE * m
         if n >= 4 and m >= 2 and nswap > 0:
             try:
                 nx.double_edge_swap(g, nswap=nswap, max_tries=100 * nswap + 1000, seed=seed)
@@ -207,3 +214,31 @@ class ReferenceEngine:
         e = np.array([(min(a, b), max(a, b)) for a, b in g.edges()], dtype=np.int64).reshape(-1, 2)
         order = np.lexsort((e[:, 1], e[:, 0]))
         return e[order, 0].astype(np.int32), e[order, 1].astype(np.int32)
+
+    def null_model(self, n, src, dst):
+        return _SwapNull(self, n, src, dst)
+
+
+
+class _SwapNull:
+    sampler = ReferenceEngine.null_sampler
+
+    def __init__(self, engine: "ReferenceEngine", n, src, dst):
+        self.engine, self.n = engine, int(n)
+        self.src, self.dst = np.asarray(src, dtype=np.int64), np.asarray(dst, dtype=np.int64)
+
+    def draw(self, labels, seed):
+        labels = np.asarray(labels, dtype=np.int64)
+        L = int(labels.max()) + 1 if len(labels) else 0
+        rs, rd = self.engine.rewire(self.n, self.src, self.dst, seed=seed)
+        rs, rd = np.asarray(rs, dtype=np.int64), np.asarray(rd, dtype=np.int64)
+        ls, ld = labels[rs], labels[rd]
+        same = (ls >= 0) & (ls == ld)
+        internal = np.bincount(ls[same], minlength=L)[:L].astype(np.int64)
+        core = np.asarray(self.engine.coreness(self.n, rs, rd), dtype=np.int64)
+        ones = np.ones(len(rs))
+        q = math.nan
+        if len(rs):
+            part = self.engine.louvain(self.n, rs, rd, ones, seed=seed)
+            q = self.engine.modularity(self.n, rs, rd, ones, part)
+        return internal, core, q
