@@ -608,12 +608,14 @@ def _event_rows(kind: Kind, rec, names: list[str], src: np.ndarray, dst: np.ndar
 
 # The graph's uid and the digests stored for $ids under every kind, read without the
 # graph's lock (a query that writes would take a lock on every index entry it looks up:
-# measured 392 against 214 ms for 10,000 ids). The last branch makes the subquery answer at
+# measured 392 against 214 ms for 10,000 ids). The index is named: a plan made while a kind
+# had few relationships scanned them all instead, and stayed cached while the graph grew
+# (bench.ingest fell to 2,601 events/s). The last branch makes the subquery answer at
 # least one row.
 _STORED = (
     "MATCH (g:Graph {id: $id}) CALL (g) { "
     + " UNION ALL ".join(
-        f"UNWIND $ids AS i MATCH ()-[r:{rt} {{key: g.uid + ':' + i}}]->()"
+        f"UNWIND $ids AS i MATCH ()-[r:{rt} {{key: g.uid + ':' + i}}]->() USING INDEX r:{rt}(key)"
         " RETURN r.id AS sid, r.digest AS digest"
         for rt in REL_TYPES.values()
     )
