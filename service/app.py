@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from contextlib import asynccontextmanager
@@ -51,6 +52,10 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         app.state.store, app.state.queue, app.state.analyses = services.store, services.queue, services.analyses
         app.state.api_keys = Keys(services.store, derive(server_key(settings), "api-keys"))
         app.state.limiter = limiter_for(settings)
+        # what start-up made lives as long as the process: out of the collector's sight,
+        # a full collection no longer walks it (tens of ms at a time, in the p99 of reads)
+        gc.collect()
+        gc.freeze()
         log.info(
             "castlegate started",
             extra={"store": services.store.kind, "queue": settings.queue_kind, "version": __version__},
