@@ -183,6 +183,9 @@ class Neo4jStore(Neo4jAudits, Neo4jKeys):
             notifications_min_severity="OFF",
         )
         self._schema_ready = False
+        #: graph id -> uid of the incarnation last written, so the stored-digest look-up
+        #: gets whole keys as parameters (checked against the graph node in the same query)
+        self._uids: dict[str, str] = {}
 
     def _session(self, **kw: Any) -> neo4j.Session:
         return self._driver.session(database=self.database, **kw)
@@ -383,19 +386,33 @@ class Neo4jStore(Neo4jAudits, Neo4jKeys):
 
         def tx(t: neo4j.ManagedTransaction) -> list:
             for _ in range(_CONSTRAINT_RETRIES):
-                head = t.run(_STORED, id=graph, ids=ids).single()
+                uid = self._uids.get(graph)
+                if uid is None:
+                    uid = _graph_node(t, graph)["uid"]
+                keys = [f"{uid}:{i}" for i in ids]
+                head = t.run(_STORED, id=graph, keys=keys).single()
                 if head is None:
+                    self._uids.pop(graph, None)
                     raise GraphNotFound(graph)
+                if head["uid"] != uid:  # deleted and created again since the uid was kept
+                    self._uids[graph] = head["uid"]
+                    continue
                 group = _batch.settle(prepared, dict(head["stored"]))
-                if not group.new or _write_new(t, graph, head["uid"], group):
+                if not group.new or _write_new(t, graph, uid, group):
+                    self._remember_uid(graph, uid)
                     return group.outcomes
-                # deleted and created again between the two queries: read the new one
+                self._uids.pop(graph, None)  # re-created between the two queries: read it again
             raise StoreUnavailable(f"graph {graph!r} was re-created under {_CONSTRAINT_RETRIES} writes in a row")
 
         return [
             o if isinstance(o, IngestConflict) else IngestResult(accepted=o[0], duplicates=o[1])
             for o in self._write(tx)
         ]
+
+    def _remember_uid(self, graph: str, uid: str) -> None:
+        if len(self._uids) >= _UIDS_KEPT:
+            self._uids.clear()
+        self._uids[graph] = uid
 
     # reads
     def get_account(self, graph: str, account: str) -> AccountDetail:
@@ -606,22 +623,25 @@ def _event_rows(kind: Kind, rec, names: list[str], src: np.ndarray, dst: np.ndar
     )
 
 
-# The graph's uid and the digests stored for $ids under every kind, read without the
+# The graph's uid and the digests stored for $keys under every kind, read without the
 # graph's lock (a query that writes would take a lock on every index entry it looks up:
-# measured 392 against 214 ms for 10,000 ids). The index is named: a plan made while a kind
-# had few relationships scanned them all instead, and stayed cached while the graph grew
-# (bench.ingest fell to 2,601 events/s). The last branch makes the subquery answer at
-# least one row.
+# measured 392 against 214 ms for 10,000 ids). The keys come whole from the parameters:
+# built in the query from g.uid, the look-up let the planner pick, on a fresh database once
+# a kind had some 80,000 relationships, a plan that scanned the key index per id (one
+# 10,000-id batch ran for 400 s; bench.ingest fell to 2,601 events/s). The last branch
+# makes the subquery answer at least one row.
 _STORED = (
-    "MATCH (g:Graph {id: $id}) CALL (g) { "
+    "MATCH (g:Graph {id: $id}) CALL () { "
     + " UNION ALL ".join(
-        f"UNWIND $ids AS i MATCH ()-[r:{rt} {{key: g.uid + ':' + i}}]->() USING INDEX r:{rt}(key)"
-        " RETURN r.id AS sid, r.digest AS digest"
+        f"UNWIND $keys AS k MATCH ()-[r:{rt} {{key: k}}]->() RETURN r.id AS sid, r.digest AS digest"
         for rt in REL_TYPES.values()
     )
     + " UNION ALL RETURN null AS sid, null AS digest }"
     " RETURN g.uid AS uid, collect(CASE WHEN sid IS NOT NULL THEN [sid, digest] END) AS stored"
 )
+
+#: graphs whose uid a store keeps (all forgotten at once beyond this: a cache, not state)
+_UIDS_KEPT = 10_000
 
 # First the graph's lock (writing a property takes the node's exclusive lock until commit:
 # concurrent writes into one graph are serialised from here) and the revision this
