@@ -27,7 +27,6 @@ import argparse
 import gzip
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -108,12 +107,21 @@ def child(args: argparse.Namespace) -> int:
     import msgspec
 
     from graph.analysis import parallel
+    from graph.analysis.engine import get_engine
     from graph.analysis.params import DEFAULT_LAYERS, AnalysisParams
     from graph.analysis.stages import STAGES
     from graph.jobs.sqlite import SqliteJobStore
     from graph.store.neo4j import Neo4jStore
     from graph.usecases.analyse import StageRecord, produce, stage_key
 
+    import importlib
+
+    from service.worker import _PRELOAD
+
+    # a job's analysis process forks from a server that has these imported already: the
+    # clock starts where a job's would
+    for module in _PRELOAD:
+        importlib.import_module(module)
     store = Neo4jStore(args.uri, "neo4j", os.environ["BENCH_NEO4J_PASSWORD"])
     cache = SqliteJobStore(Path(tempfile.mkdtemp(dir=WORK)) / "results.sqlite")
     layers = DEFAULT_LAYERS if args.graph == "higgs" else ("reply",)
@@ -140,16 +148,26 @@ def child(args: argparse.Namespace) -> int:
 
     comms, roles = result("communities"), result("roles")
     cache.close()
-    parallel.stop_helpers()  # reaped, so that their peak RSS is counted below
+    # VmHWM, not getrusage: ru_maxrss survives exec, so a process started by a big one
+    # (this one by the bench, a helper by this one) would report its parent's peak
+    helpers_peak = max((_peak_rss_mb(pid) for pid in parallel.helper_pids()), default=0.0)
     print(json.dumps({
         "engine": args.engine, "graph": args.graph, "nodes": len(comms.membership),
         "stages": timings, "total": total, "modularity": comms.modularity,
         "communities": len(comms.communities),
         "betweenness": roles.betweenness_method,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "helper_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        "versions": get_engine(args.engine).versions(),
+        "peak_rss_mb": _peak_rss_mb("self"),
+        "helper_peak_rss_mb": helpers_peak,
     }))
     return 0
+
+
+def _peak_rss_mb(pid: int | str) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def run_child(uri: str, password: str, graph: str, engine: str, null_samples: int) -> dict:
@@ -242,9 +260,15 @@ def render(report: dict) -> str:
         f" Neo4j {m['neo4j_server']}; driver {m['neo4j_driver']} (Rust extension: {m['neo4j_rust_ext']})."
         f" `python -m bench.analysis`. Layer: reply (higgs: every default layer). {report['null_samples']}"
         f" null-model draws (the default), shared by castles and polarization. One process per run,"
-        f" with its helper processes (peak RSS: the analysis process / the largest helper). The"
+        f" with its helper processes (peak RSS: the analysis process / the largest helper; VmHWM)."
+        f" The null draws start as soon as the partition is there and run beside the role metrics on"
+        f" the same helpers, so where they overlap their time is in the roles column. The"
         f" reference engine runs only on the samples (first {report['sample_edges']:,} edges): on"
         f" the full graphs it needs hours.",
+        "",
+        "Engines: " + "; ".join(
+            f"{e}: " + ", ".join(f"{k} {v}" for k, v in sorted(v.items()))
+            for e, v in {r["engine"]: r.get("versions", {}) for r in report["runs"]}.items()) + ".",
         "",
         "| graph | engine | nodes | edges | " + " | ".join(stages) + " | total s | peak RSS MB | modularity |",
         "|---|---|---:|---:|" + "---:|" * len(stages) + "---:|---:|---:|",

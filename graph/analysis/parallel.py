@@ -37,7 +37,7 @@ import time
 from concurrent.futures import Future
 from typing import Any, Callable, Sequence
 
-__all__ = ["map_pieces", "set_processes", "processes", "kept", "forget", "stop_helpers", "HelperDied", "MIN_WORK"]
+__all__ = ["map_pieces", "set_processes", "processes", "kept", "forget", "stop_helpers", "helper_pids", "HelperDied", "MIN_WORK"]
 
 #: edges times pieces below which everything runs in the calling process
 MIN_WORK = 2_000_000
@@ -213,6 +213,12 @@ def kept(token: str, name: str, build: Callable[[], Any]) -> Any:
 def forget(token: str) -> None:
     if getattr(_kept, "token", None) == token:
         _kept.token, _kept.things = None, {}
+
+
+def helper_pids() -> list[int]:
+    """The process ids of this process' helpers (for measurements: their memory, say)."""
+    with _lock:
+        return [h.proc.pid for h in _helpers if h.alive()]
 
 
 @atexit.register

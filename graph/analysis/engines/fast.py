@@ -53,6 +53,7 @@ Example
 
 from __future__ import annotations
 
+import hashlib
 import math
 import random
 import threading
@@ -69,7 +70,11 @@ from graph.analysis.engines.reference import _renumber
 
 __all__ = ["FastEngine"]
 
+#: igraph's random number generator and NetworKit's seed are global: one seeded run at a time
 _LOCK = threading.RLock()
+#: the igraph graph kept for the role metrics (``_ig``); not ``_LOCK``, which a null draw
+#: holds through its run: betweenness beside it would wait for every draw
+_IG_LOCK = threading.Lock()
 
 #: global curveball trades per null-model draw (bench/results/mixing.md)
 CURVEBALL_TRADES = 20
@@ -91,7 +96,7 @@ def _ig(n: int, src, dst, directed: bool = False) -> igraph.Graph:
     kept: the role metrics ask for the same graph five times, and building one of 1M
     edges takes 0.6 s. It is found by the arrays' identity (they are kept alive with it,
     so an id cannot be reused meanwhile)."""
-    with _LOCK:
+    with _IG_LOCK:
         hit = _last_ig.get(directed)
         if hit is not None and hit[0] == int(n) and hit[1] is src and hit[2] is dst:
             return hit[3]
@@ -99,7 +104,7 @@ def _ig(n: int, src, dst, directed: bool = False) -> igraph.Graph:
     # (0.07 s vs 0.4 s for 250k edges)
     edges = list(zip(np.asarray(src).tolist(), np.asarray(dst).tolist()))
     g = igraph.Graph(n=int(n), edges=edges, directed=directed)
-    with _LOCK:
+    with _IG_LOCK:
         _last_ig[directed] = (int(n), src, dst, g)
     return g
 
@@ -261,6 +266,7 @@ class _CurveballNull:
         self.m = len(src)
         self.g = nk.GraphFromCoo((np.ones(self.m), (src, np.asarray(dst, dtype=np.uint64))),
                                  n=self.n, weighted=False, directed=False)
+        self._part: tuple[bytes, "nk.Partition"] | None = None
 
     def draw_graph(self, seed: int) -> "nk.Graph":
         if self.n < 4 or self.m < 2:
@@ -270,6 +276,17 @@ class _CurveballNull:
             trades.run()
             return trades.getGraph()
 
+    def _partition(self, labels: np.ndarray, L: int) -> "nk.Partition":
+        # the same labels for every draw of an analysis: filled once (a Python call per node)
+        key = hashlib.blake2b(labels.tobytes(), digest_size=16).digest()
+        if self._part is None or self._part[0] != key:
+            part = nk.Partition(self.n)
+            part.setUpperBound(L + 1)
+            for v, x in enumerate(np.where(labels >= 0, labels, L).tolist()):
+                part[v] = x
+            self._part = (key, part)
+        return self._part[1]
+
     def draw(self, labels, seed):
         labels = np.asarray(labels, dtype=np.int64)
         L = int(labels.max()) + 1 if len(labels) else 0
@@ -278,11 +295,7 @@ class _CurveballNull:
             internal = np.zeros(L, dtype=np.int64)
             if L and self.m:
                 # coarsening by the labels: a label's self-loop weight is its internal ties
-                part = nk.Partition(self.n)
-                part.setUpperBound(L + 1)
-                for v, x in enumerate(np.where(labels >= 0, labels, L).tolist()):
-                    part[v] = x
-                coarse = nk.coarsening.ParallelPartitionCoarsening(h, part)
+                coarse = nk.coarsening.ParallelPartitionCoarsening(h, self._partition(labels, L))
                 coarse.run()
                 cg, fine_to_coarse = coarse.getCoarseGraph(), coarse.getFineToCoarseNodeMapping()
                 member = np.full(L, -1, dtype=np.int64)
