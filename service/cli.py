@@ -263,7 +263,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from service.progress import ImportProgress
 
     if args.format not in FORMATS:
-        print(f"unknown format {args.format!r}; known: {', '.join(FORMATS)}", file=sys.stderr)
+        print(f"unknown format {args.format!r}; known:", file=sys.stderr)
+        for name, spec in FORMATS.items():
+            print(f"  {name:<15} {spec.description}", file=sys.stderr)
         return 2
     if not args.file.exists():
         print(f"no such file: {args.file}", file=sys.stderr)
@@ -277,9 +279,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         from service.bootstrap import open_store
 
         store = open_store(settings)
+    created = False
     try:
         try:
             store.create_graph(args.graph, args.description or f"imported from {args.file.name}")
+            created = True
             print(f"created graph {args.graph!r}", file=sys.stderr)
         except GraphExists:
             pass
@@ -291,17 +295,23 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         print(f"{args.file}: {len(e.errors)} bad record(s); batches before the first bad one"
               " were stored, fix the file and run again (stored items count as duplicates):",
               file=sys.stderr)
+        _drop_if_empty(store, args.graph, created)
         for err in e.errors[:20]:
             where = f"record {err.index}" if err.index is not None else "file"
             print(f"  {where}: {err.field}: {err.message}", file=sys.stderr)
         return 2
     except StoreUnavailable as e:
         print(f"{args.file}: {e}", file=sys.stderr)
+        try:
+            _drop_if_empty(store, args.graph, created)
+        except StoreUnavailable:
+            pass
         return 1
     except IngestConflict as e:
         print(f"{args.file}: {len(e.ids)} interaction id(s) already stored with different"
               f" content, e.g. {e.ids[0]!r} (record {e.indexes[0]}); that batch was refused",
               file=sys.stderr)
+        _drop_if_empty(store, args.graph, created)
         return 3
     finally:
         store.close()
@@ -313,6 +323,22 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def _format_names() -> list[str]:
+    from graph.ingest.formats import FORMATS
+
+    return list(FORMATS)
+
+
+def _drop_if_empty(store, graph: str, created: bool) -> None:
+    """A graph this run created and nothing reached: a failed import leaves none behind."""
+    if not created:
+        return
+    info = store.get_graph(graph)
+    if info.accounts == 0 and not any(info.interactions.values()):
+        store.delete_graph(graph)
+        print(f"removed the empty graph {graph!r} this run had created", file=sys.stderr)
 
 
 def cmd_neo4j(args: argparse.Namespace) -> int:
@@ -384,8 +410,8 @@ def build_parser() -> argparse.ArgumentParser:
     i = sub.add_parser("ingest", help="import a file of interactions (a platform export or castlegate's own shape)")
     i.add_argument("file", type=Path, help="the file; .gz is read transparently")
     i.add_argument("--graph", required=True, help="graph id (created if missing)")
-    i.add_argument("--format", required=True,
-                   help="ndjson | csv | x-v2 | mastodon | bluesky | snap-higgs")
+    i.add_argument("--format", required=True, metavar="FORMAT",
+                   help="one of: " + ", ".join(_format_names()) + "; .gz is read as the file inside")
     i.add_argument("--description", help="description for a newly created graph")
     i.add_argument("--batch-size", type=int, default=10_000, help="interactions per transaction")
     i.add_argument("--api", metavar="URL", help="post to a running castlegate at URL instead of writing to the store")

@@ -13,9 +13,13 @@ from rich.progress import (
     DownloadColumn,
     Progress,
     TextColumn,
-    TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.console import Console
+
+#: the longest file name shown; with the bar, bytes, count and time left the line fits
+#: an 80-column terminal
+_NAME = 16
 
 
 class _Counting(io.RawIOBase):
@@ -40,20 +44,21 @@ class _Counting(io.RawIOBase):
 
 
 class ImportProgress:
-    def __init__(self, path: Path, *, quiet: bool = False) -> None:
+    def __init__(self, path: Path, *, quiet: bool = False, console: Console | None = None) -> None:
         self.size = path.stat().st_size
-        self.quiet = quiet or not sys.stderr.isatty()
+        self.quiet = quiet or (console is None and not sys.stderr.isatty())
         self._progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
+            TextColumn("{task.description}", style="bold", markup=False),
+            BarColumn(bar_width=15),
             DownloadColumn(),
-            TextColumn("{task.fields[done]:>12,} interactions"),
-            TimeElapsedColumn(),
+            TextColumn("{task.fields[done]:>9,} interactions"),
             TimeRemainingColumn(),
             transient=False,
             disable=self.quiet,
+            console=console,
         )
-        self._task = self._progress.add_task(path.name, total=self.size, done=0)
+        name = path.name if len(path.name) <= _NAME else path.name[: _NAME - 1] + "…"
+        self._task = self._progress.add_task(name, total=self.size, done=0)
 
     def __enter__(self) -> "ImportProgress":
         self._progress.start()

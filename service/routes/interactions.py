@@ -40,6 +40,13 @@ FORMAT_TYPES: dict[str, tuple[str, ...]] = {
     "mastodon": JSON_OR_NDJSON,
     "bluesky": JSON_OR_NDJSON,
     "snap-higgs": ("text/plain",),
+    "edgelist": ("text/plain", "text/csv"),
+    "edgelist-timed": ("text/plain", "text/csv"),
+    "conover": ("text/plain", "text/tab-separated-values"),
+    "gml": ("text/plain", "text/vnd.gml"),
+    "graphml": ("application/xml", "text/xml", "application/graphml+xml"),
+    "gexf": ("application/xml", "text/xml", "application/gexf+xml"),
+    "gephi-csv": ("text/csv",),
 }
 IMPORT_TYPES = tuple(dict.fromkeys([t for types in FORMAT_TYPES.values() for t in types] + list(_GZIP_TYPES)))
 

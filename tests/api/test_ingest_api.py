@@ -204,6 +204,30 @@ def test_import_a_platform_export(api, graph):
         assert (again["accepted"], again["duplicates"]) == (0, first["accepted"])
 
 
+@pytest.mark.parametrize("fmt, media", [("graphml", "application/graphml+xml"), ("gexf", "application/xml"),
+                                         ("gml", "text/plain")])
+def test_import_a_graph_file_written_by_networkx(api, graph, fmt, media, tmp_path):
+    import networkx as nx
+
+    g = nx.DiGraph()
+    g.add_node("ada", label="Ada", party="left")
+    g.add_node("bob", label="Bob", party="right")
+    g.add_edge("ada", "bob", weight=3)
+    g.add_edge("bob", "ada", weight=1)
+    path = tmp_path / f"g.{fmt}"
+    {"graphml": nx.write_graphml, "gexf": nx.write_gexf, "gml": nx.write_gml}[fmt](g, path)
+    with api.client() as c:
+        r = c.post(f"/v1/graphs/{graph}/imports", params={"format": fmt}, content=path.read_bytes(),
+                   headers={"content-type": media})
+        assert r.json() == {"accepted": 4, "duplicates": 0, "accounts": 2}, r.text
+        info = c.get(f"/v1/graphs/{graph}").json()
+        assert info["interactions"]["mention"] == 4 and info["accounts"] == 2
+        # a graph file is not JSON: the wrong media type is refused before anything is read
+        r = c.post(f"/v1/graphs/{graph}/imports", params={"format": fmt}, content=path.read_bytes(),
+                   headers={"content-type": "application/json"})
+        assert r.status_code == 415, r.text
+
+
 def test_import_gzip_upload(api, graph):
     import gzip
 

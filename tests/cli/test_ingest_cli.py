@@ -90,3 +90,35 @@ def test_higgs_into_neo4j_all_events_then_none(neo4j_server, datasets, graph_id)
     finally:
         store.delete_graph(graph)
         store.close()
+
+
+def test_progress_bar_fits_80_columns(tmp_path):
+    import io
+
+    from rich.console import Console
+
+    from graph.usecases.ingest import ImportReport
+    from service.progress import ImportProgress
+
+    path = tmp_path / ("a-very-long-export-file-name-from-a-platform" * 2 + ".ndjson.gz")
+    path.write_bytes(b"x" * 3_000_000)
+    out = io.StringIO()
+    console = Console(file=out, width=80, force_terminal=True, color_system=None)
+    with ImportProgress(path, console=console) as progress, progress.wrap(path) as stream:
+        stream.read(1_500_000)
+        progress.update(ImportReport(accepted=9_876_543, seconds=1.0))
+    plain = re.sub(r"\x1b\[[?0-9;]*[A-Za-z]", "", out.getvalue())  # the terminal's control codes
+    lines = [line for line in plain.replace("\r", "\n").splitlines() if line.strip()]
+    assert lines and all(len(line) <= 80 for line in lines), lines
+    assert "9,876,543 interactions" in lines[-1] and "/3.0 MB" in lines[-1]
+
+
+def test_failed_import_leaves_no_empty_graph(tmp_path):
+    env = {"CASTLEGATE_DATA_DIR": str(tmp_path)}
+    r = castlegate("ingest", str(FIXTURES / "native_broken.ndjson"), "--format", "ndjson", "--graph", "gone",
+                   env=env)
+    assert r.returncode == 2 and "removed the empty graph 'gone'" in r.stderr, r.stderr
+    r = castlegate("ingest", str(FIXTURES / "higgs_excerpt.txt"), "--format", "snap-higgs", "--graph", "gone",
+                   env=env)
+    # created anew: the failed run did not leave it behind
+    assert r.returncode == 0 and "created graph 'gone'" in r.stderr

@@ -60,6 +60,7 @@ import msgspec
 
 from graph.errors import FieldError, InvalidInput
 from graph.ingest.formats import bluesky, mastodon, native, snap, x_v2
+from graph.ingest.formats import conover, edgelist, gephi_csv, gexf, gml, graphml
 from graph.ingest.validate import MAX_ERRORS, MAX_JSON_DEPTH, LimitExceeded, json_too_deep
 from graph.model import Account, Interaction
 
@@ -126,6 +127,28 @@ FORMATS: dict[str, FormatSpec] = {
     "snap-higgs": FormatSpec(
         "SNAP higgs-twitter activity lines: userA userB unix_ts RT|MT|RE",
         snap.parse,
+    ),
+    # static networks (no time: edges dated 1970-01-01Z, kind mention unless the file
+    # says; see graph/ingest/formats/static_graph.py)
+    "edgelist": FormatSpec(
+        "edge list: source target [weight] a line, whitespace or comma separated; # and % comments",
+        edgelist.parse,
+    ),
+    "edgelist-timed": FormatSpec(
+        "timed edge list: source target unix_ts [count] a line (SNAP CollegeMsg)",
+        edgelist.parse_timed,
+    ),
+    "conover": FormatSpec(
+        "Conover et al. 2011 polarization flat files: xxx.nodes and xxx.edgelist, tab separated",
+        conover.parse,
+    ),
+    "gml": FormatSpec("GML graph (networkx, igraph, Pajek), read as a stream", gml.parse),
+    "graphml": FormatSpec("GraphML graph, streamed; DTDs refused", graphml.parse, blank_lines=True),
+    "gexf": FormatSpec("GEXF graph (Gephi), streamed; DTDs refused", gexf.parse, blank_lines=True),
+    "gephi-csv": FormatSpec(
+        "Gephi spreadsheet tables: a node table (Id, Label, ...) or an edge table (Source, Target, Weight, ...)",
+        gephi_csv.parse,
+        blank_lines=True,
     ),
 }
 
