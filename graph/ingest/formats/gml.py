@@ -28,8 +28,8 @@ UTF-8 too) and may span lines, up to ``MAX_STRING`` characters. Errors are
 >>> lines = enumerate([b'graph [', b' node [ id 1 label "a" ]', b' edge [ source 1 target 2 ]', b']'])
 >>> [(type(i).__name__, i.id) for i in parse(lines)]
 [('Account', '1'), ('Interaction', '1->2:0')]
->>> list(parse(enumerate([b'graph [', b' node [ id 1 ]]]'])))
-[FieldError(field='line', message="unexpected ']': no list is open", index=1)]
+>>> list(parse(enumerate([b'graph [', b' node [ id 1 ]]]'])))[-1]
+FieldError(field='line', message="unexpected ']': no list is open", index=1)
 """
 
 from __future__ import annotations
