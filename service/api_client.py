@@ -9,7 +9,7 @@ import httpx
 import msgspec
 
 from graph.errors import FieldError, GraphExists, GraphNotFound, IngestConflict, InvalidInput, StoreUnavailable
-from graph.model import Account, IngestResult, Interaction
+from graph.model import Account, GraphInfo, IngestResult, Interaction
 
 _NDJSON = {"content-type": "application/x-ndjson"}
 _encoder = msgspec.json.Encoder()
@@ -34,6 +34,14 @@ class ApiStore:
         if r.status_code == 409:
             raise GraphExists(graph)
         self._check(r, graph)
+
+    def get_graph(self, graph: str) -> GraphInfo:
+        r = self._http.get(f"/v1/graphs/{graph}")
+        self._check(r, graph)
+        return msgspec.convert(r.json(), GraphInfo, strict=False)
+
+    def delete_graph(self, graph: str) -> None:
+        self._check(self._http.delete(f"/v1/graphs/{graph}"), graph)
 
     def upsert_accounts(self, graph: str, accounts: Sequence[Account]) -> int:
         r = self._http.post(f"/v1/graphs/{graph}/accounts", content=ndjson(accounts), headers=_NDJSON)

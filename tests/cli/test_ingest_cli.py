@@ -92,6 +92,19 @@ def test_higgs_into_neo4j_all_events_then_none(neo4j_server, datasets, graph_id)
         store.close()
 
 
+def test_failed_import_through_the_api_leaves_no_empty_graph(tmp_path):
+    svc = start_service(tmp_path)
+    try:
+        key = {"CASTLEGATE_API_KEY": svc.token}
+        r = castlegate("ingest", str(FIXTURES / "native_broken.ndjson"), "--format", "ndjson", "--graph", "gone",
+                       "--api", svc.url, env=key)
+        assert r.returncode == 2 and "removed the empty graph 'gone'" in r.stderr, r.stderr
+        with svc.client() as c:
+            assert c.get("/v1/graphs/gone").status_code == 404
+    finally:
+        svc.stop()
+
+
 def test_progress_bar_fits_80_columns(tmp_path):
     import io
 
