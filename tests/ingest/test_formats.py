@@ -369,7 +369,8 @@ def test_gzip_and_streams_read_like_the_plain_file(tmp_path, name, fmt):
 
 
 def test_formats_are_described():
-    assert set(FORMATS) == {"ndjson", "csv", "x-v2", "mastodon", "bluesky", "snap-higgs"}
+    assert set(FORMATS) == {"ndjson", "csv", "x-v2", "mastodon", "bluesky", "snap-higgs", "edgelist",
+                            "edgelist-timed", "conover", "gml", "graphml", "gexf", "gephi-csv"}
     assert all(spec.description and "\n" not in spec.description for spec in FORMATS.values())
 
 

@@ -166,7 +166,7 @@ def test_newline_floods_are_linear_and_fast(fmt, packed):
     start = time.perf_counter()
     result = outcome(chunked(flood, 1 << 16), fmt, ReadLimits(max_lines=10_000_000))
     assert time.perf_counter() - start < 1.5
-    if packed and fmt != "csv":  # csv refuses the blank header at once
+    if packed and fmt not in ("csv", "gephi-csv"):  # CSV tables refuse the blank header at once
         assert isinstance(result, LimitExceeded) and result.what == "lines"
     else:
         assert result == [] or isinstance(result, InvalidInput)

@@ -143,8 +143,8 @@ FORMATS: dict[str, FormatSpec] = {
         conover.parse,
     ),
     "gml": FormatSpec("GML graph (networkx, igraph, Pajek), read as a stream", gml.parse),
-    "graphml": FormatSpec("GraphML graph, streamed; DTDs refused", graphml.parse, blank_lines=True),
-    "gexf": FormatSpec("GEXF graph (Gephi), streamed; DTDs refused", gexf.parse, blank_lines=True),
+    "graphml": FormatSpec("GraphML graph, streamed; DTDs refused", graphml.parse),
+    "gexf": FormatSpec("GEXF graph (Gephi), streamed; DTDs refused", gexf.parse),
     "gephi-csv": FormatSpec(
         "Gephi spreadsheet tables: a node table (Id, Label, ...) or an edge table (Source, Target, Weight, ...)",
         gephi_csv.parse,

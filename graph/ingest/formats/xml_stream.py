@@ -10,8 +10,9 @@ external entities (files, URLs) can happen; an undeclared ``&name;`` is malforme
 Graph files need no DTD (GraphML and GEXF are described by XML Schemas). ``defusedxml``
 is not a castlegate dependency, so this guard stands in for it.
 
-Errors carry the 0-based line index (the importers ask for blank lines too, so the
-parser's line numbers are the file's).
+Errors carry the 0-based line index of the line being read when the error showed (blank
+lines are skipped before the parser sees them, in C: a flood of them costs nothing, so
+the parser's own line numbers are not the file's).
 """
 
 from __future__ import annotations
@@ -92,5 +93,6 @@ def records(lines: Iterable[tuple[int, bytes]], record_tags: frozenset[str],
 
 
 def _malformed(e: ET.ParseError, index: int) -> FieldError:
-    line = e.position[0] - 1 if getattr(e, "position", None) else index
-    return FieldError("line", f"malformed XML: {e}", max(line, 0))
+    # the message without the parser's "line N, column M": its N counts only non-blank lines
+    message = str(e).split(": line ")[0]
+    return FieldError("line", f"malformed XML: {message}", max(index, 0))
