@@ -23,6 +23,11 @@ class Manifest(msgspec.Struct, frozen=True, kw_only=True):
     seed: int
     engine: str
     libraries: dict[str, str]
+    #: true when every interaction analysed carries the static date 1970-01-01Z, as those
+    #: of a static network file do (edge lists without time, GML, GraphML, GEXF, Gephi
+    #: tables): ``since``/``until`` and anything ordered in time (pods) mean nothing on
+    #: it. ``null``: not known (no interaction read, or results filed before this field)
+    static_time: bool | None = None
     computed_at: datetime
     duration_seconds: float
 

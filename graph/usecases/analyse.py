@@ -61,6 +61,9 @@ class StageRecord(msgspec.Struct, frozen=True, kw_only=True):
     computed_at: datetime
     duration_seconds: float
     result: msgspec.Raw
+    #: every interaction it read carries the static date (``Manifest.static_time``);
+    #: ``None``: it read none, or was filed by a version that did not look
+    static_time: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -194,10 +197,20 @@ def _compute(cache: ResultCache, graph: str, version: str, params: AnalysisParam
     x.results[s.name] = result
     record = StageRecord(stage=s.name, graph_version=version, computed_at=datetime.now(timezone.utc),
                          duration_seconds=round(time.perf_counter() - started, 4),
-                         result=msgspec.Raw(msgspec.msgpack.encode(result)))
+                         result=msgspec.Raw(msgspec.msgpack.encode(result)), static_time=_static_time(x))
     # filed at once: a later question, or this job retried after its worker died, reuses it
     cache.put_result(stage_key(graph, version, s.name, params), graph, msgspec.msgpack.encode(record))
     return record
+
+
+def _static_time(x: Inputs) -> bool | None:
+    # a static network's edges are all dated 1970-01-01Z, epoch 0 (graph.ingest.formats.
+    # static_graph); a graph of real interactions has none there
+    if x.g is not None and any(len(e) for e in x.g.kinds.values()):
+        return not any(e.first.any() or e.last.any() for e in x.g.kinds.values())
+    if x.events:
+        return not any(e.at for e in x.events)
+    return None
 
 
 def _file(cache: ResultCache, store_kind: str, graph: str, version: str, params: AnalysisParams,
@@ -229,6 +242,7 @@ def _render(cache: ResultCache, store_kind: str, graph: str, version: str, param
         seed=params.seed,
         engine=params.engine,
         libraries=dict(_libraries(params.engine)),
+        static_time=next((records[s].static_time for s in used if records[s].static_time is not None), None),
         computed_at=max(records[s].computed_at for s in used),
         duration_seconds=round(sum(records[s].duration_seconds for s in used), 4),
     )

@@ -254,3 +254,32 @@ def test_higgs_weighted_network_edge_list(tmp_path, datasets):
     info = store.get_graph("hr")
     assert stored(info) == {"mention": sum(int(r[2]) for r in rows)}
     assert info.accounts == len({r[0] for r in rows} | {r[1] for r in rows})
+
+
+@pytest.mark.parametrize("fmt, static", [("graphml", True), ("ndjson", False)])
+def test_the_manifest_says_when_time_means_nothing(tmp_path, fmt, static):
+    import msgspec
+
+    from graph.analysis.params import AnalysisParams
+    from graph.jobs.sqlite import SqliteJobStore
+    from graph.usecases.analyse import produce
+    from graph.usecases.ingest import import_records
+
+    path = tmp_path / "g.txt"
+    if static:
+        nx.write_graphml(sample_graph(), path)
+    else:
+        path.write_text("".join(
+            f'{{"id": "e{i}", "kind": "reply", "source": "{a}", "target": "{b}", "at": "2026-03-01T12:{i:02d}:00Z"}}\n'
+            for i, (a, b) in enumerate([("a", "b"), ("b", "c"), ("c", "a"), ("d", "a")] * 3)))
+    store, cache = SqliteStore(tmp_path / "s.sqlite"), SqliteJobStore(tmp_path / "jobs.sqlite")
+    try:
+        store.create_graph("g")
+        import_records(store, "g", read_records(path, fmt))
+        params = AnalysisParams(layers=("mention", "reply"))
+        for target in ("communities", "pods"):  # one reads the graph, the other the events
+            out = produce(store, cache, "g", params, target)
+            assert msgspec.json.decode(cache.get_result(out.result_key))["manifest"]["static_time"] is static
+    finally:
+        store.close()
+        cache.close()
