@@ -25,20 +25,16 @@ index>``; errors carry the 0-based line index.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Iterable, Iterator
 
 from graph.errors import FieldError
-from graph.ingest.formats.static_graph import account, edge, edge_problem, node_id
+from graph.ingest.formats.static_graph import account, edge, edge_problem, node_id, unix_time
 from graph.model import Account, Interaction, Kind
 
 __all__ = ["parse"]
 
-_MAX_TS_DIGITS = 11
-
 
 def parse(lines: Iterable[tuple[int, bytes]]) -> Iterator[Account | Interaction | FieldError]:
-    utc = timezone.utc
     for index, raw in lines:
         try:
             parts = raw.decode("utf-8").rstrip("\r").split("\t")
@@ -65,11 +61,12 @@ def parse(lines: Iterable[tuple[int, bytes]]) -> Iterator[Account | Interaction 
         else:
             yield FieldError("type", f"expected retweet or reply, got {type_[:40]!r}", index)
             continue
-        if not (ts.isascii() and ts.isdigit() and len(ts) <= _MAX_TS_DIGITS):
-            yield FieldError("unix_ts", f"expected a Unix time in whole seconds, got {ts[:40]!r}", index)
+        at = unix_time(ts)
+        if isinstance(at, str):
+            yield FieldError("unix_ts", at, index)
             continue
         problem = edge_problem(source, target, index, 1)
         if problem:
             yield FieldError(problem[0], problem[1], index)
             continue
-        yield from edge(source, target, index, 1, kind, datetime.fromtimestamp(int(ts), utc))
+        yield from edge(source, target, index, 1, kind, at)

@@ -27,16 +27,14 @@ Errors are ``FieldError``s indexed by the 0-based line index, e.g. a line with o
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Iterable, Iterator
 
 from graph.errors import FieldError
-from graph.ingest.formats.static_graph import count_of, edge, edge_problem
+from graph.ingest.formats.static_graph import STATIC_AT, count_of, edge, edge_problem, unix_time
 from graph.model import Interaction, Kind
 
 __all__ = ["parse", "parse_timed"]
-
-_MAX_TS_DIGITS = 11  # up to the year 5138
 
 
 def _columns(lines: Iterable[tuple[int, bytes]]) -> Iterator[tuple[int, list[str]] | FieldError]:
@@ -63,20 +61,11 @@ def parse(lines: Iterable[tuple[int, bytes]]) -> Iterator[Interaction | FieldErr
         if not 2 <= len(parts) <= 3:
             yield FieldError("line", f"expected 2 or 3 columns `source target [weight]`, got {len(parts)}", index)
             continue
-        count = count_of(parts[2]) if len(parts) == 3 else 1
-        if isinstance(count, str):
-            yield FieldError("weight", count, index)
-            continue
-        problem = edge_problem(parts[0], parts[1], index, count)
-        if problem:
-            yield FieldError(problem[0], problem[1], index)
-            continue
-        yield from edge(parts[0], parts[1], index, count, Kind.MENTION)
+        yield from _counted(parts, index, parts[2] if len(parts) == 3 else None, "weight", STATIC_AT)
 
 
 def parse_timed(lines: Iterable[tuple[int, bytes]]) -> Iterator[Interaction | FieldError]:
     """``edgelist-timed``: ``(line index, line)`` pairs in, interactions out."""
-    utc = timezone.utc
     for row in _columns(lines):
         if isinstance(row, FieldError):
             yield row
@@ -86,16 +75,22 @@ def parse_timed(lines: Iterable[tuple[int, bytes]]) -> Iterator[Interaction | Fi
             yield FieldError(
                 "line", f"expected 3 or 4 columns `source target unix_ts [count]`, got {len(parts)}", index)
             continue
-        ts = parts[2]
-        if not (ts.isascii() and ts.isdigit() and len(ts) <= _MAX_TS_DIGITS):
-            yield FieldError("unix_ts", f"expected a Unix time in whole seconds, got {ts[:40]!r}", index)
+        at = unix_time(parts[2])
+        if isinstance(at, str):
+            yield FieldError("unix_ts", at, index)
             continue
-        count = count_of(parts[3]) if len(parts) == 4 else 1
-        if isinstance(count, str):
-            yield FieldError("count", count, index)
-            continue
-        problem = edge_problem(parts[0], parts[1], index, count)
-        if problem:
-            yield FieldError(problem[0], problem[1], index)
-            continue
-        yield from edge(parts[0], parts[1], index, count, Kind.MENTION, datetime.fromtimestamp(int(ts), utc))
+        yield from _counted(parts, index, parts[3] if len(parts) == 4 else None, "count", at)
+
+
+def _counted(parts: list[str], index: int, count_raw: str | None, count_field: str,
+             at: datetime) -> Iterator[Interaction | FieldError]:
+    """The interactions of one line's edge (``count_raw`` of them), or its error."""
+    count = count_of(count_raw)
+    if isinstance(count, str):
+        yield FieldError(count_field, count, index)
+        return
+    problem = edge_problem(parts[0], parts[1], index, count)
+    if problem:
+        yield FieldError(problem[0], problem[1], index)
+        return
+    yield from edge(parts[0], parts[1], index, count, Kind.MENTION, at)

@@ -33,7 +33,8 @@ from graph.errors import FieldError
 from graph.ingest.formats.native import build
 from graph.model import MAX_ID_LENGTH, Account, Interaction, Kind
 
-__all__ = ["MAX_COUNT", "STATIC_AT", "account", "count_of", "edge", "edge_problem", "kind_of", "node_id", "text"]
+__all__ = ["MAX_COUNT", "STATIC_AT", "account", "count_of", "edge", "edge_problem", "kind_of", "node_id", "text",
+           "unix_time"]
 
 #: the time of every edge of a network that has none
 STATIC_AT = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -42,6 +43,7 @@ MAX_COUNT = 100_000
 #: what ``graph.model`` accepts: attributes per account, key and value lengths
 MAX_ATTRIBUTES, MAX_KEY, MAX_TEXT = 64, 128, 2048
 
+_MAX_TS_DIGITS = 11  # up to the year 5138
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _KINDS = {k.value: k for k in Kind}
 
@@ -103,6 +105,13 @@ def count_of(weight: str | None) -> int | str:
             return f"a count of {int(w)} acts on one edge is more than {MAX_COUNT}"
         return int(w)
     return 1
+
+
+def unix_time(raw: str) -> datetime | str:
+    """The UTC time of ``raw`` whole seconds since 1970, or what is wrong with it."""
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= _MAX_TS_DIGITS):
+        return f"expected a Unix time in whole seconds, got {raw[:40]!r}"
+    return datetime.fromtimestamp(int(raw), timezone.utc)
 
 
 def edge(source: str, target: str, n: int, count: int, kind: Kind,
