@@ -39,8 +39,8 @@ class RunOut(msgspec.Struct, frozen=True, kw_only=True):
 class RunsPage(msgspec.Struct, frozen=True, kw_only=True):
     audit: str
     #: newest first
-    runs: list[RunOut]
-    #: the next (older) page, when there is one
+    items: list[RunOut]
+    #: ``after`` for the next (older) page; null on the last
     next: str | None
 
 

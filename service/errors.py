@@ -137,7 +137,12 @@ def _too_many_jobs(request: Request, exc: TooManyJobs) -> Response:
 def _analysis_failed(request: Request, exc: AnalysisFailed) -> Response:
     job = exc.job
     status, title, kind = _FAILED.get(job.error_kind or "", (500, "Analysis failed", "analysis-failed"))
-    return problem(status, title, job.error, request=request, kind=kind, job=f"/v1/analyses/{job.id}")
+    extra = {}
+    if job.error_kind == ErrorKind.INVALID and job.error:
+        # the worker wrote the invalid fields as "field: message; ..." (service/worker.py)
+        named = [part.partition(": ") for part in job.error.split("; ")]
+        extra["errors"] = [{"field": f, "message": m} for f, sep, m in named if sep]
+    return problem(status, title, job.error, request=request, kind=kind, job=f"/v1/analyses/{job.id}", **extra)
 
 
 def _http(request: Request, exc: HTTPException) -> Response:

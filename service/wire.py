@@ -12,7 +12,7 @@ from litestar.exceptions import HTTPException
 
 from graph.audits.model import DeliveryAttempt
 from graph.analysis.engine import ENGINES
-from graph.model import Id, Kind, Text, Timestamp
+from graph.model import Account, GraphInfo, Id, Kind, Text, Timestamp
 
 
 class Health(msgspec.Struct, frozen=True):
@@ -149,8 +149,22 @@ class JobOut(msgspec.Struct, frozen=True, kw_only=True):
 
 class JobsPage(msgspec.Struct, frozen=True, kw_only=True):
     #: newest first
-    jobs: list[JobOut]
-    #: the next (older) page, when there is one
+    items: list[JobOut]
+    #: ``after`` for the next (older) page; null on the last
+    next: str | None
+
+
+class GraphsPage(msgspec.Struct, frozen=True, kw_only=True):
+    #: by id
+    items: list[GraphInfo]
+    #: ``after`` for the next page; null on the last
+    next: str | None
+
+
+class AccountsPage(msgspec.Struct, frozen=True, kw_only=True):
+    #: by id
+    items: list[Account]
+    #: ``after`` for the next page; null on the last
     next: str | None
 
 
@@ -287,3 +301,17 @@ class DeliveryOut(msgspec.Struct, frozen=True, kw_only=True):
     next_attempt_at: datetime | None
     created_at: datetime
 
+
+
+class AuditsPage(msgspec.Struct, frozen=True, kw_only=True):
+    #: oldest first
+    items: list[AuditOut]
+    #: ``after`` for the next page; null on the last
+    next: str | None
+
+
+class DeliveriesPage(msgspec.Struct, frozen=True, kw_only=True):
+    #: newest first
+    items: list[DeliveryOut]
+    #: ``after`` for the next (older) page; null on the last
+    next: str | None

@@ -328,7 +328,9 @@ def _child(settings: Settings, job: dict, conn: Connection) -> None:
     except NotFound as e:
         conn.send(("error", ErrorKind.NOT_FOUND, str(e)))
     except InvalidInput as e:
-        conn.send(("error", ErrorKind.INVALID, _one_line(e)))
+        # "field: message; ...": the API turns it back into the problem's named errors
+        conn.send(("error", ErrorKind.INVALID, "; ".join(f"{f.field}: {f.message}" for f in e.errors)[:300]
+                   or _one_line(e)))
     except StoreUnavailable as e:
         conn.send(("error", ErrorKind.UNAVAILABLE, "a store did not answer while the analysis read the graph"))
         logging.getLogger("castlegate.worker").warning("store unavailable", extra={"job": job["id"],

@@ -13,7 +13,12 @@ Example
 >>> TARGETS["diversity"].stages
 ('communities', 'pods', 'trusted', 'castles')
 >>> TARGETS["gatekeepers"].arguments({})
-{'limit': 20}
+{'limit': 20, 'after': None}
+
+Every list in an answer is one page, ``items``, with ``next``: the ``after`` that asks for
+the page after it (null on the last). A cursor names the last item listed (an account, a
+community or a pod id), not a position, so a page asked of the graph's next version
+continues after the same item, or says that it is gone (422 naming ``after``).
 """
 
 from __future__ import annotations
@@ -23,22 +28,22 @@ from typing import Any, Callable, Mapping
 
 import msgspec
 
-from graph.analysis.castles import CastlesResult
+from graph.analysis.castles import CastleCommunity
 from graph.analysis.communities import Community
 from graph.analysis.diversity import DiversityResult, diversity
 from graph.analysis.events import Event
 from graph.analysis.gatekeepers import Gatekeeper
 from graph.analysis.manifest import Manifest
-from graph.analysis.pods import PodsResult
+from graph.analysis.pods import Pod, PodsParameters
 from graph.analysis.polarization import PolarizationResult
 from graph.analysis.reach import ReachResult, reach
 from graph.analysis.roles import AccountRoles, roles_of
 from graph.analysis.stages import EVENTS, GRAPH, STAGES, Inputs
-from graph.analysis.trusted import TrustedResult
-from graph.errors import AccountNotFound
+from graph.analysis.trusted import TrustedVoice
+from graph.errors import AccountNotFound, FieldError, InvalidInput, NotFound
 
 __all__ = [
-    "CommunitiesAnswer", "RolesAnswer", "GatekeepersAnswer", "TrustedAnswer", "CastlesAnswer",
+    "CommunitiesAnswer", "MembersAnswer", "RolesAnswer", "GatekeepersAnswer", "TrustedAnswer", "CastlesAnswer",
     "PodsAnswer", "PolarizationAnswer", "DiversityAnswer", "ReachAnswer", "AnalysisAnswer",
     "Target", "TARGETS", "FOLLOWS", "FULL", "DEFAULT_ANSWERS",
 ]
@@ -53,7 +58,21 @@ class CommunitiesAnswer(msgspec.Struct, frozen=True, kw_only=True):
     resolution: float
     seed: int
     modularity: float | None
-    communities: list[Community]
+    #: communities found (``items`` is one page of them, largest first)
+    total: int
+    #: each community's ``members`` cut to ``members_limit`` (``size`` counts them all;
+    #: ``/communities/{id}/members`` pages through every one)
+    items: list[Community]
+    next: str | None
+    manifest: Manifest
+
+
+class MembersAnswer(msgspec.Struct, frozen=True, kw_only=True):
+    community: int
+    size: int
+    #: account ids, in the order the communities answer lists them
+    items: list[str]
+    next: str | None
     manifest: Manifest
 
 
@@ -68,19 +87,59 @@ class GatekeepersAnswer(msgspec.Struct, frozen=True, kw_only=True):
     weights: dict[str, float]
     betweenness_method: str
     pivots: int | None
-    gatekeepers: list[Gatekeeper]
+    #: accounts with a tie to another community (all were scored; the ranking keeps
+    #: the top ``graph.analysis.stages.RANKED_MAX`` of them)
+    candidates: int
+    items: list[Gatekeeper]
+    next: str | None
     manifest: Manifest
 
 
-class TrustedAnswer(TrustedResult, frozen=True, kw_only=True):
+class TrustedAnswer(msgspec.Struct, frozen=True, kw_only=True):
+    #: accounts with at least ``min_partners`` reciprocated partners (all were scored; the
+    #: ranking keeps the top ``graph.analysis.stages.RANKED_MAX`` of them)
+    candidates: int
+    score: str
+    damping: float
+    min_partners: int
+    conversation: list[str]
+    amplification: list[str]
+    items: list[TrustedVoice]
+    next: str | None
     manifest: Manifest
 
 
-class CastlesAnswer(CastlesResult, frozen=True, kw_only=True):
+class CastlesAnswer(msgspec.Struct, frozen=True, kw_only=True):
+    rule: str
+    null_model: str
+    null_sampler: str
+    null_samples: int
+    seed: int
+    structure_kinds: list[str]
+    conversation: list[str]
+    amplification: list[str]
+    #: communities scored (``items`` is one page of them, in the communities' order)
+    total: int
+    #: of them, flagged castles
+    castles: int
+    items: list[CastleCommunity]
+    next: str | None
     manifest: Manifest
 
 
-class PodsAnswer(PodsResult, frozen=True, kw_only=True):
+class PodsAnswer(msgspec.Struct, frozen=True, kw_only=True):
+    parameters: PodsParameters
+    events_considered: int
+    accounts_considered: int
+    objects_considered: int
+    co_actions: int
+    linked_pairs: int
+    split_components: int
+    #: pods found (``items`` is one page of them); each pod's ``edges`` are its strongest
+    #: ``pairs_limit`` pairs, ``edges_total`` counts them all
+    total: int
+    items: list[Pod]
+    next: str | None
     manifest: Manifest
 
 
@@ -129,13 +188,55 @@ def _builtins(x: Inputs, stage: str) -> dict:
     return msgspec.to_builtins(x.results[stage])
 
 
+def page(items: list, key: Callable[[Any], str], limit: int, after: str | None) -> tuple[list, str | None]:
+    """``limit`` items after the one whose ``key`` is ``after`` (from the first when None),
+    and the cursor of the page after them (None when nothing follows).
+
+    >>> page(["a", "b", "c"], str, 2, None)
+    (['a', 'b'], 'b')
+    >>> page(["a", "b", "c"], str, 2, "b")
+    (['c'], None)
+    """
+    start = 0
+    if after is not None:
+        for i, item in enumerate(items):
+            if key(item) == after:
+                start = i + 1
+                break
+        else:
+            raise InvalidInput([FieldError("after", "not an item of this list (the list changed with the graph,"
+                                                    " or no page gave this cursor): start again without after")])
+    chunk = items[start:start + limit]
+    return chunk, (key(chunk[-1]) if chunk and start + limit < len(items) else None)
+
+
+def _by_id(item: dict) -> str:
+    return str(item["id"])
+
+
+def _paged(out: dict, field: str, args: dict, key: Callable[[Any], str] = _by_id) -> dict:
+    """``out`` with its list ``field`` turned into the page ``items`` and ``next``."""
+    out["items"], out["next"] = page(out.pop(field), key, args["limit"], args["after"])
+    return out
+
+
 def _communities(x: Inputs, args: dict) -> dict:
     out = _builtins(x, "communities")
     out.pop("membership", None)
-    if args["members_limit"] is not None:
-        for c in out["communities"]:
-            c["members"] = c["members"][: args["members_limit"]]
+    out["total"] = len(out["communities"])
+    _paged(out, "communities", args)
+    for c in out["items"]:
+        c["members"] = c["members"][: args["members_limit"]]
     return out
+
+
+def _members(x: Inputs, args: dict) -> dict:
+    wanted = args["community"]
+    for c in x.results["communities"].communities:
+        if c.id == wanted:
+            items, nxt = page(c.members, str, args["limit"], args["after"])
+            return {"community": c.id, "size": c.size, "items": items, "next": nxt}
+    raise NotFound("community", str(wanted))
 
 
 def _roles(x: Inputs, args: dict) -> dict:
@@ -148,15 +249,32 @@ def _roles(x: Inputs, args: dict) -> dict:
     return {"account": args["account"], "roles": msgspec.to_builtins(roles)}
 
 
+def _by_account(item: dict) -> str:
+    return item["account"]
+
+
 def _gatekeepers(x: Inputs, args: dict) -> dict:
-    out = _builtins(x, "gatekeepers")
-    out["gatekeepers"] = out.pop("items")[: args["limit"]]
-    return out
+    return _paged(_builtins(x, "gatekeepers"), "items", args, _by_account)
 
 
 def _trusted(x: Inputs, args: dict) -> dict:
-    out = _builtins(x, "trusted")
-    out["voices"] = out["voices"][: args["limit"]]
+    return _paged(_builtins(x, "trusted"), "voices", args, _by_account)
+
+
+def _castles(x: Inputs, args: dict) -> dict:
+    out = _builtins(x, "castles")
+    out["total"] = len(out["communities"])
+    out["castles"] = sum(1 for c in out["communities"] if c["castle"])
+    return _paged(out, "communities", args)
+
+
+def _pods(x: Inputs, args: dict) -> dict:
+    out = _builtins(x, "pods")
+    out["total"] = len(out["pods"])
+    _paged(out, "pods", args)
+    for p in out["items"]:
+        # the strongest pairs: a pod of n accounts has up to n (n - 1) / 2 of them
+        p["edges"] = sorted(p["edges"], key=lambda e: (-e["weight"], e["a"], e["b"]))[: args["pairs_limit"]]
     return out
 
 
@@ -187,17 +305,22 @@ def _whole(stage: str) -> Callable[[Inputs, dict], dict]:
 
 
 _NONE: frozenset[str] = frozenset()
+#: the arguments of a paged list, with their defaults
+_PAGE = {"limit": 20, "after": None}
 
 #: the name every full analysis job is filed under
 FULL = "analysis"
 
 TARGETS: dict[str, Target] = {t.name: t for t in (
-    Target("communities", ("communities",), _NONE, CommunitiesAnswer, _communities, {"members_limit": None}),
+    Target("communities", ("communities",), _NONE, CommunitiesAnswer, _communities,
+           {"limit": 100, "after": None, "members_limit": 100}),
+    Target("members", ("communities",), _NONE, MembersAnswer, _members,
+           {"community": None, "limit": 1000, "after": None}),
     Target("roles", ("roles",), _NONE, RolesAnswer, _roles, {"account": None}),
-    Target("gatekeepers", ("gatekeepers",), _NONE, GatekeepersAnswer, _gatekeepers, {"limit": 20}),
-    Target("trusted-voices", ("trusted",), _NONE, TrustedAnswer, _trusted, {"limit": 20}),
-    Target("castles", ("castles",), _NONE, CastlesAnswer, _whole("castles")),
-    Target("pods", ("pods",), _NONE, PodsAnswer, _whole("pods")),
+    Target("gatekeepers", ("gatekeepers",), _NONE, GatekeepersAnswer, _gatekeepers, _PAGE),
+    Target("trusted-voices", ("trusted",), _NONE, TrustedAnswer, _trusted, _PAGE),
+    Target("castles", ("castles",), _NONE, CastlesAnswer, _castles, {"limit": 100, "after": None}),
+    Target("pods", ("pods",), _NONE, PodsAnswer, _pods, {"limit": 20, "after": None, "pairs_limit": 100}),
     Target("polarization", ("polarization",), _NONE, PolarizationAnswer, _whole("polarization")),
     Target("diversity", ("communities", "pods", "trusted", "castles"), frozenset({GRAPH}), DiversityAnswer,
            _diversity, {"account": None}),

@@ -55,6 +55,9 @@ class GatekeepersResult(msgspec.Struct, frozen=True, kw_only=True):
     weights: dict[str, float]
     betweenness_method: str
     pivots: int | None
+    #: accounts with a tie to another community: all were scored, ``items`` holds the
+    #: first ``limit`` of them
+    candidates: int
     items: list[Gatekeeper]
 
 
@@ -143,7 +146,7 @@ def gatekeepers(
     if n == 0:
         return GatekeepersResult(kinds=kinds, weights=dict(GATEKEEPER_WEIGHTS),
                                  betweenness_method=roles.betweenness_method,
-                                 pivots=roles.pivots, items=[])
+                                 pivots=roles.pivots, candidates=0, items=[])
 
     br = {k: np.asarray(v, dtype=np.float64) for k, v in roles.brokerage.items()}
     cross = br["gatekeeper"] + br["representative"] + br["liaison"]
@@ -190,7 +193,7 @@ def gatekeepers(
         ))
     return GatekeepersResult(kinds=kinds, weights=dict(GATEKEEPER_WEIGHTS),
                              betweenness_method=roles.betweenness_method, pivots=roles.pivots,
-                             items=items)
+                             candidates=int(len(candidates)), items=items)
 
 
 def _percentile(values: np.ndarray) -> np.ndarray:

@@ -45,7 +45,10 @@ class Pod(msgspec.Struct, frozen=True, kw_only=True):
     id: int
     size: int
     members: list[str]
+    #: linked pairs (``a < b``, by ``a`` then ``b``; an answer lists its strongest first)
     edges: list[PodEdge]
+    #: linked pairs in the pod (an answer may list fewer ``edges``)
+    edges_total: int
     #: co-amplified objects (on which at least two members co-acted), most co-actions first,
     #: at most ``max_objects`` of them; ``objects_total`` counts them all
     objects: list[str]
@@ -261,7 +264,7 @@ def coordinated_pods(
         size = len(members)
         counts = sorted(pod_objects[ci], key=lambda kv: (-kv[1], objects[kv[0]]))
         pods.append(Pod(
-            id=0, size=size, members=sorted(names[m] for m in members), edges=edges,
+            id=0, size=size, members=sorted(names[m] for m in members), edges=edges, edges_total=len(edges),
             objects=[objects[o] for o, _ in counts[:max_objects]], objects_total=len(counts),
             co_actions=co, density=2 * len(edges) / (size * (size - 1)),
             symmetry=(sum(e.symmetry * e.weight for e in edges) / co) if co else 1.0,

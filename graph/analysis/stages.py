@@ -36,7 +36,11 @@ from graph.analysis.polarization import PolarizationResult, polarization
 from graph.analysis.roles import RolesTable, account_roles
 from graph.analysis.trusted import TrustedResult, trusted_voices
 
-__all__ = ["Stage", "Inputs", "STAGES", "GRAPH", "EVENTS", "plan", "param_names"]
+__all__ = ["Stage", "Inputs", "STAGES", "GRAPH", "EVENTS", "RANKED_MAX", "plan", "param_names"]
+
+#: the longest ranking a stage keeps (gatekeepers, trusted voices): the answers page
+#: through it; below the top ten thousand of a percentile-ranked score, order means little
+RANKED_MAX = 10_000
 
 #: what a stage can read besides other stages' results
 GRAPH = "graph"
@@ -103,7 +107,7 @@ def _roles(x: Inputs) -> RolesTable:
 
 
 def _gatekeepers(x: Inputs) -> GatekeepersResult:
-    return gatekeepers(x.g, x.layers, x.membership, x.results["roles"])
+    return gatekeepers(x.g, x.layers, x.membership, x.results["roles"], limit=RANKED_MAX)
 
 
 def _pods(x: Inputs) -> PodsResult:
@@ -112,7 +116,7 @@ def _pods(x: Inputs) -> PodsResult:
 
 def _trusted(x: Inputs) -> TrustedResult:
     pod_members = {a for p in x.results["pods"].pods for a in p.members}
-    return trusted_voices(x.g, x.membership, x.events, pod_members=pod_members)
+    return trusted_voices(x.g, x.membership, x.events, pod_members=pod_members, limit=RANKED_MAX)
 
 
 def _nulls(x: Inputs) -> NullDraws:

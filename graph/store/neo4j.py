@@ -268,9 +268,11 @@ class Neo4jStore(Neo4jAudits, Neo4jKeys):
         except ConstraintError:
             raise GraphExists(graph) from None
 
-    def list_graphs(self) -> list[GraphInfo]:
+    def list_graphs(self, *, after: str | None = None, limit: int | None = None) -> list[GraphInfo]:
         def tx(t: neo4j.ManagedTransaction) -> list:
-            return [r["g"] for r in t.run("MATCH (g:Graph) RETURN g ORDER BY g.id")]
+            return [r["g"] for r in t.run(
+                "MATCH (g:Graph) WHERE $after IS NULL OR g.id > $after RETURN g ORDER BY g.id"
+                + ("" if limit is None else " LIMIT $limit"), after=after, limit=limit)]
 
         return [_graph_info(g) for g in self._read(tx)]
 
@@ -415,6 +417,17 @@ class Neo4jStore(Neo4jAudits, Neo4jKeys):
         self._uids[graph] = uid
 
     # reads
+    def find_accounts(self, graph: str, q: str = "", *, after: str | None = None,
+                      limit: int = 100) -> list[Account]:
+        def tx(t: neo4j.ManagedTransaction) -> list:
+            return [r["a"] for r in t.run(_FIND_ACCOUNTS, id=graph, q=q, after=after, limit=limit,
+                                          handle=q.lower().removeprefix("@"))]
+
+        rows = self._read(tx)
+        if not rows and not self._read(lambda t: t.run("MATCH (g:Graph {id: $id}) RETURN 1", id=graph).single()):
+            raise GraphNotFound(graph)
+        return [_account(a) for a in rows]
+
     def get_account(self, graph: str, account: str) -> AccountDetail:
         def tx(t: neo4j.ManagedTransaction) -> AccountDetail:
             uid = _graph_node(t, graph)["uid"]
@@ -638,6 +651,22 @@ _STORED = (
     )
     + " UNION ALL RETURN null AS sid, null AS digest }"
     " RETURN g.uid AS uid, collect(CASE WHEN sid IS NOT NULL THEN [sid, digest] END) AS stored"
+)
+
+# The id prefix is a range of the account key's index (the key is "<graph uid>:<id>", so
+# key order is id order within a graph); handles are matched among the graph's accounts.
+_FIND_ACCOUNTS = (
+    "MATCH (g:Graph {id: $id}) WITH g.uid + ':' AS p"
+    " CALL (p) {"
+    "  MATCH (a:Account) WHERE a.key STARTS WITH p + $q AND a.key > p + coalesce($after, '')"
+    "  RETURN a ORDER BY a.key LIMIT $limit"
+    "  UNION"
+    "  MATCH (a:Account {graph_uid: substring(p, 0, size(p) - 1)})"
+    "  WHERE $handle <> '' AND a.handle IS NOT NULL AND a.id > coalesce($after, '')"
+    "   AND (toLower(a.handle) STARTS WITH $handle OR toLower(a.handle) STARTS WITH '@' + $handle)"
+    "  RETURN a ORDER BY a.id LIMIT $limit"
+    " }"
+    " RETURN a ORDER BY a.id LIMIT $limit"
 )
 
 #: graphs whose uid a store keeps (all forgotten at once beyond this: a cache, not state)

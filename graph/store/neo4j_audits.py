@@ -331,14 +331,17 @@ class Neo4jAudits:
         return bool(self._held(tx))
 
     def list_deliveries(self, graph: str, audit: str, *, run: str | None = None,
-                        limit: int = 100) -> list[Delivery]:
+                        limit: int = 100, after: tuple[int, str] | None = None) -> list[Delivery]:
+        ms, ident = after if after is not None else (None, None)
+
         def tx(t: neo4j.ManagedTransaction):
             uid = _audit_node(t, graph, audit)["graph_uid"]
             return [r["n"] for r in t.run(
                 "MATCH (n:Delivery {graph_uid: $uid, audit: $audit})"
-                " WHERE $run IS NULL OR n.run = $run"
+                " WHERE ($run IS NULL OR n.run = $run)"
+                " AND ($ms IS NULL OR n.created_ms < $ms OR (n.created_ms = $ms AND n.id < $ident))"
                 " RETURN n ORDER BY n.created_ms DESC, n.id DESC LIMIT $limit",
-                uid=uid, audit=audit, run=run, limit=limit,
+                uid=uid, audit=audit, run=run, limit=limit, ms=ms, ident=ident,
             )]
 
         return [_struct(Delivery, n, graph) for n in self._read(tx)]

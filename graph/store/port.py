@@ -75,7 +75,8 @@ class GraphStore(Protocol):
     def create_graph(self, graph: str, description: str = "") -> GraphInfo:
         """Raises ``GraphExists``."""
 
-    def list_graphs(self) -> list[GraphInfo]: ...
+    def list_graphs(self, *, after: str | None = None, limit: int | None = None) -> list[GraphInfo]:
+        """By id; ``after``: only ids after it; ``limit``: at most this many."""
 
     def get_graph(self, graph: str) -> GraphInfo:
         """Raises ``GraphNotFound``."""
@@ -94,6 +95,12 @@ class GraphStore(Protocol):
         with ``IngestConflict``. Accounts named but unknown are created."""
 
     # reads
+    def find_accounts(self, graph: str, q: str = "", *, after: str | None = None,
+                      limit: int = 100) -> list[Account]:
+        """Accounts whose id starts with ``q``, or whose handle does (ignoring case and a
+        leading ``@``), by id; ``after``: only ids after it. Raises ``GraphNotFound``."""
+        ...
+
     def get_account(self, graph: str, account: str) -> AccountDetail:
         """Raises ``GraphNotFound`` or ``AccountNotFound``."""
 
@@ -198,8 +205,9 @@ class AuditStore(Protocol):
         lease. False (nothing written) when ``owner`` no longer holds it."""
 
     def list_deliveries(self, graph: str, audit: str, *, run: str | None = None,
-                        limit: int = 100) -> list[Delivery]:
-        """Newest first, each with all its attempts in order. Raises ``AuditNotFound``."""
+                        limit: int = 100, after: tuple[int, str] | None = None) -> list[Delivery]:
+        """Newest first, each with all its attempts in order; ``after`` = (created ms, id)
+        of the last delivery of the page before. Raises ``AuditNotFound``."""
 
 
 @runtime_checkable

@@ -277,9 +277,10 @@ class SqliteStore(SqliteAudits, SqliteKeys):
                 raise GraphExists(graph) from None
         return self.get_graph(graph)
 
-    def list_graphs(self) -> list[GraphInfo]:
+    def list_graphs(self, *, after: str | None = None, limit: int | None = None) -> list[GraphInfo]:
         with self._db() as db:
-            rows = db.execute(f"{_GRAPH_SELECT} ORDER BY id").fetchall()
+            rows = db.execute(f"{_GRAPH_SELECT} WHERE ? IS NULL OR id > ? ORDER BY id LIMIT ?",
+                              (after, after, -1 if limit is None else limit)).fetchall()
         return [_graph_info(r) for r in rows]
 
     def get_graph(self, graph: str) -> GraphInfo:
@@ -401,6 +402,23 @@ class SqliteStore(SqliteAudits, SqliteKeys):
         return IngestResult(accepted=len(new), duplicates=duplicates)
 
     # reads
+    def find_accounts(self, graph: str, q: str = "", *, after: str | None = None,
+                      limit: int = 100) -> list[Account]:
+        handle = q.lower().removeprefix("@")
+        # the id prefix as a range on the primary key; handles are scanned (lower + LIKE
+        # with the wildcards escaped, since a handle may hold % and _)
+        like = handle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        with self._db() as db:
+            _require_graph(db, graph)
+            rows = db.execute(
+                "SELECT id, handle, platform, followers, attributes FROM accounts WHERE graph = ?"
+                " AND id > ? AND ((id >= ? AND substr(id, 1, ?) = ?)"
+                "   OR (? <> '' AND ltrim(lower(handle), '@') LIKE ? ESCAPE '\\'))"
+                " ORDER BY id LIMIT ?",
+                (graph, after if after is not None else "", q, len(q), q, handle, like, limit),
+            ).fetchall()
+        return [_account(r) for r in rows]
+
     def get_account(self, graph: str, account: str) -> AccountDetail:
         with self._db() as db:
             _require_graph(db, graph)

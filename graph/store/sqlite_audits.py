@@ -337,10 +337,13 @@ class SqliteAudits:
         return True
 
     def list_deliveries(self, graph: str, audit: str, *, run: str | None = None,
-                        limit: int = 100) -> list[Delivery]:
+                        limit: int = 100, after: tuple[int, str] | None = None) -> list[Delivery]:
         db = self._conn()
         self._audit(db, graph, audit)
         where, args = ("", []) if run is None else (" AND run = ?", [run])
+        if after is not None:
+            where += " AND (created_ms, id) < (?, ?)"
+            args += list(after)
         rows = db.execute(
             f"SELECT {_DELIVERY_COLS} FROM deliveries WHERE graph = ? AND audit = ?{where}"
             " ORDER BY created_ms DESC, id DESC LIMIT ?",

@@ -73,8 +73,14 @@ class Produced:
     graph_version: str
 
 
+#: the shape of what is filed: moved on whenever a stage result or an answer changes shape,
+#: so that results a previous release left in a shared cache are never decoded as the new
+#: shape (they are simply not found, and age out)
+RESULTS_FORMAT = 2
+
+
 def _digest(*parts: Any) -> str:
-    return hashlib.blake2b(msgspec.msgpack.encode(parts), digest_size=16).hexdigest()
+    return hashlib.blake2b(msgspec.msgpack.encode((RESULTS_FORMAT, *parts)), digest_size=16).hexdigest()
 
 
 def answer_key(graph: str, version: str, target: str, params: AnalysisParams, args: Mapping[str, Any]) -> str:

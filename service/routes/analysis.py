@@ -24,7 +24,7 @@ from litestar.params import HeaderParameter, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_304_NOT_MODIFIED
 
 from graph.analysis.answers import (
-    DEFAULT_ANSWERS, FULL, CastlesAnswer, CommunitiesAnswer, DiversityAnswer, GatekeepersAnswer,
+    DEFAULT_ANSWERS, FULL, CastlesAnswer, CommunitiesAnswer, MembersAnswer, DiversityAnswer, GatekeepersAnswer,
     PodsAnswer, PolarizationAnswer, ReachAnswer, RolesAnswer, TrustedAnswer,
 )
 from graph.analysis.engine import ENGINES
@@ -39,6 +39,7 @@ from service.analyses import Analyses
 from service.auth import caller
 from service.held import ANSWER_CACHING, asked, matches
 from service.openapi import json_body, problems
+from service.paging import After, Limit, cut
 from service.routes.graphs import AccountPath, GraphPath
 from service.wire import JobOut, JobsPage, ReachRequest
 
@@ -76,10 +77,12 @@ MinRepeats = Annotated[int, QueryParameter(**_bounds("min_repeats"),
                                             description="co-actions needed to link two accounts")]
 #: the defaults of the numbers above
 DEFAULT = AnalysisParams()
-Limit = Annotated[int, QueryParameter(ge=1, le=1000, description="how many items to list")]
-#: ``members_limit``'s default: every member
-ALL_MEMBERS = 2**31 - 1
-MembersLimit = Annotated[int, QueryParameter(ge=0, le=ALL_MEMBERS, description="cut each members list")]
+MembersLimit = Annotated[int, QueryParameter(
+    ge=0, le=1000, description="cut each community's members list (`size` counts them all;"
+                               " `/communities/{community}/members` pages through every one)")]
+PairsLimit = Annotated[int, QueryParameter(
+    ge=0, le=1000, description="cut each pod's `edges` to its strongest pairs (`edges_total` counts them all)")]
+CommunityPath = Annotated[int, PathParameter(ge=0, le=2**31 - 1, description="community id (from /communities)")]
 #: a job's states (``graph.jobs.model.JobStatus``), the values ``status`` takes
 JOB_STATES = tuple(v for k, v in vars(JobStatus).items() if not k.startswith("_"))
 JobPath = Annotated[str, PathParameter(max_length=64, description="job id")]
@@ -89,7 +92,7 @@ IfNoneMatch = Annotated[str | None, HeaderParameter(
 
 #: the GET route of each answer, for links (reach is a POST: its answer is the job's result)
 _ROUTES = {
-    "communities": "communities", "gatekeepers": "gatekeepers", "trusted-voices": "trusted-voices",
+    "communities": "communities", "members": "communities/{community}/members", "gatekeepers": "gatekeepers", "trusted-voices": "trusted-voices",
     "castles": "castles", "pods": "pods", "polarization": "polarization",
     "roles": "accounts/{account}/roles", "diversity": "accounts/{account}/diversity",
 }
@@ -134,9 +137,10 @@ def answer_url(graph: str, target: str, params: dict, args: dict) -> str | None:
     route = _ROUTES.get(target)
     if route is None:
         return None
-    path = f"/v1/graphs/{quote(graph, safe='')}/" + route.format(account=quote(str(args.get("account")), safe=""))
+    path = f"/v1/graphs/{quote(graph, safe='')}/" + route.format(account=quote(str(args.get("account")), safe=""),
+                                                                 community=args.get("community"))
     query = [(k, ",".join(v) if isinstance(v, list) else v) for k, v in params.items() if v is not None]
-    query += [(k, v) for k, v in args.items() if k != "account" and v is not None]
+    query += [(k, v) for k, v in args.items() if k not in ("account", "community") and v is not None]
     return f"{path}?{urlencode(query)}"
 
 
@@ -165,7 +169,7 @@ def _accepted(job: Job) -> Response:
 
 
 #: the GET routes whose answers ``service/held.py`` may serve
-ANSWER_ROUTES = {"communities", "roles", "gatekeepers", "trusted", "castles", "pods", "polarization", "diversity"}
+ANSWER_ROUTES = {"communities", "members", "roles", "gatekeepers", "trusted", "castles", "pods", "polarization", "diversity"}
 
 
 async def respond(analyses: Analyses, graph: str, params: AnalysisParams, target: str,
@@ -220,18 +224,31 @@ class AnalysisController(Controller):
     tags = ["analysis"]
 
     @get("/communities", operation_id="communities", responses=_responses(CommunitiesAnswer),
-         summary="Louvain communities with modularity and per-community structure")
-    async def communities(self, state: State, graph: GraphPath, layers: Layers = None, since: Since = None,
+         summary="Louvain communities with modularity and per-community structure, largest first (paged)")
+    async def communities(self, state: State, graph: GraphPath, limit: Limit = 100, after: After = None,
+                          members_limit: MembersLimit = 100, layers: Layers = None, since: Since = None,
                           until: Until = None, seed: Seed = DEFAULT.seed, engine: EngineQ = None,
-                          resolution: Resolution = DEFAULT.resolution, members_limit: MembersLimit = ALL_MEMBERS,
-                          if_none_match: IfNoneMatch = None) -> Response:
-        """Default layers: reply, quote, mention, repost, like. ``members`` lists every
-        account of a community unless ``members_limit`` cuts it (``size`` is always the
-        full count)."""
+                          resolution: Resolution = DEFAULT.resolution, if_none_match: IfNoneMatch = None) -> Response:
+        """Default layers: reply, quote, mention, repost, like. ``items`` is one page of
+        communities, ``next`` the ``after`` of the next page. Each community lists its
+        first ``members_limit`` members (``size`` is always the full count); its members
+        page by page: ``/communities/{community}/members``."""
         p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine, resolution=resolution)
-        every = members_limit >= ALL_MEMBERS  # the default: the argument is left out, as before
         return await respond(state.analyses, graph, p, "communities",
-                             {"members_limit": None if every else members_limit}, if_none_match=if_none_match)
+                             {"limit": limit, "after": after, "members_limit": members_limit},
+                             if_none_match=if_none_match)
+
+    @get("/communities/{community:int}/members", operation_id="communityMembers",
+         responses=_responses(MembersAnswer, {404: "no community with this id in this analysis"}),
+         summary="Every member of one community, page by page")
+    async def members(self, state: State, graph: GraphPath, community: CommunityPath, limit: Limit = 1000,
+                      after: After = None, layers: Layers = None, since: Since = None, until: Until = None,
+                      seed: Seed = DEFAULT.seed, engine: EngineQ = None, resolution: Resolution = DEFAULT.resolution,
+                      if_none_match: IfNoneMatch = None) -> Response:
+        """The community ids are those of ``/communities`` with the same parameters."""
+        p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine, resolution=resolution)
+        return await respond(state.analyses, graph, p, "members",
+                             {"community": community, "limit": limit, "after": after}, if_none_match=if_none_match)
 
     @get("/accounts/{account:str}/roles", operation_id="accountRoles",
          responses=_responses(RolesAnswer, {404: _NO_ACCOUNT}),
@@ -245,40 +262,46 @@ class AnalysisController(Controller):
 
     @get("/gatekeepers", operation_id="gatekeepers", responses=_responses(GatekeepersAnswer),
          summary="Accounts ranked by how much they carry information across community borders")
-    async def gatekeepers(self, state: State, graph: GraphPath, limit: Limit = 20, layers: Layers = None,
+    async def gatekeepers(self, state: State, graph: GraphPath, limit: Limit = 20, after: After = None,
+                          layers: Layers = None,
                           since: Since = None, until: Until = None, seed: Seed = DEFAULT.seed, engine: EngineQ = None,
                           resolution: Resolution = DEFAULT.resolution, if_none_match: IfNoneMatch = None) -> Response:
         p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine, resolution=resolution)
-        return await respond(state.analyses, graph, p, "gatekeepers", {"limit": limit}, if_none_match=if_none_match)
+        return await respond(state.analyses, graph, p, "gatekeepers", {"limit": limit, "after": after}, if_none_match=if_none_match)
 
     @get("/trusted-voices", operation_id="trustedVoices", responses=_responses(TrustedAnswer),
          summary="Accounts many distinct others converse with, across communities")
-    async def trusted(self, state: State, graph: GraphPath, limit: Limit = 20, layers: Layers = None,
+    async def trusted(self, state: State, graph: GraphPath, limit: Limit = 20, after: After = None,
+                      layers: Layers = None,
                       since: Since = None, until: Until = None, seed: Seed = DEFAULT.seed, engine: EngineQ = None,
                       resolution: Resolution = DEFAULT.resolution, if_none_match: IfNoneMatch = None) -> Response:
         p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine, resolution=resolution)
-        return await respond(state.analyses, graph, p, "trusted-voices", {"limit": limit}, if_none_match=if_none_match)
+        return await respond(state.analyses, graph, p, "trusted-voices", {"limit": limit, "after": after},
+                             if_none_match=if_none_match)
 
     @get("/castles", operation_id="castles", responses=_responses(CastlesAnswer),
          summary="Every community's castle score, its components as z-scores against a null model")
-    async def castles(self, state: State, graph: GraphPath, layers: Layers = None, since: Since = None,
+    async def castles(self, state: State, graph: GraphPath, limit: Limit = 100, after: After = None,
+                      layers: Layers = None, since: Since = None,
                       until: Until = None, seed: Seed = DEFAULT.seed, engine: EngineQ = None,
                       resolution: Resolution = DEFAULT.resolution, null_samples: NullSamples = DEFAULT.null_samples,
                       if_none_match: IfNoneMatch = None) -> Response:
         p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine,
                         resolution=resolution, null_samples=null_samples)
-        return await respond(state.analyses, graph, p, "castles", if_none_match=if_none_match)
+        return await respond(state.analyses, graph, p, "castles", {"limit": limit, "after": after},
+                             if_none_match=if_none_match)
 
     @get("/pods", operation_id="pods", responses=_responses(PodsAnswer),
          summary="Coordinated amplification: accounts that amplify the same object within tau seconds, repeatedly")
-    async def pods(self, state: State, graph: GraphPath,
-                   tau: Tau = DEFAULT.tau, min_repeats: MinRepeats = DEFAULT.min_repeats,
+    async def pods(self, state: State, graph: GraphPath, limit: Limit = 20, after: After = None,
+                   pairs_limit: PairsLimit = 100, tau: Tau = DEFAULT.tau, min_repeats: MinRepeats = DEFAULT.min_repeats,
                    layers: Layers = None, since: Since = None, until: Until = None, seed: Seed = DEFAULT.seed,
                    engine: EngineQ = None, resolution: Resolution = DEFAULT.resolution,
                    if_none_match: IfNoneMatch = None) -> Response:
         p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine,
                         resolution=resolution, tau=tau, min_repeats=min_repeats)
-        return await respond(state.analyses, graph, p, "pods", if_none_match=if_none_match)
+        return await respond(state.analyses, graph, p, "pods",
+                             {"limit": limit, "after": after, "pairs_limit": pairs_limit}, if_none_match=if_none_match)
 
     @get("/polarization", operation_id="polarization", responses=_responses(PolarizationAnswer),
          summary="Graph-level polarization: modularity (raw and against a null model), assortativity, RWC, cross-community conversation")
@@ -335,15 +358,15 @@ def list_analyses(
     state: State,
     graph: Annotated[str | None, QueryParameter(max_length=128, description="only this graph's jobs")] = None,
     status: Annotated[str | None, QueryParameter(enum=list(JOB_STATES), description="only jobs in this state")] = None,
-    limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
-    after: Annotated[str | None, QueryParameter(max_length=64, description="continue after this job (a page's last)")] = None,
+    limit: Annotated[int, QueryParameter(ge=1, le=500, description="how many items to list (one page)")] = 50,
+    after: Annotated[str | None, QueryParameter(max_length=64, description="the `next` of the page before")] = None,
 ) -> JobsPage:
     if status is not None and status not in JOB_STATES:
         raise ValidationException(f"status must be one of {', '.join(JOB_STATES)}",
                                   extra=[{"key": "status", "source": "query", "message": f"got {status[:64]!r}"}])
     key = caller(request)
     if graph is not None and not reaches(key, graph):
-        return JobsPage(jobs=[], next=None)  # as for a graph without jobs: nothing to enumerate
+        return JobsPage(items=[], next=None)  # as for a graph without jobs: nothing to enumerate
     jobs_store = state.analyses.jobs
     if after is not None:
         _job_of(request, state, after)  # a job of another key's graph is not a cursor either
@@ -357,13 +380,8 @@ def list_analyses(
         if len(batch) < limit + 1:
             break
         cursor = batch[-1].id
-    more = len(page) > limit
-    page = page[:limit]
-    nxt = None
-    if more:
-        q = {k: v for k, v in (("graph", graph), ("status", status), ("limit", limit), ("after", page[-1].id)) if v}
-        nxt = f"/v1/analyses?{urlencode(q)}"
-    return JobsPage(jobs=[job_out(j) for j in page], next=nxt)
+    page, nxt = cut(page, limit, lambda j: j.id)
+    return JobsPage(items=[job_out(j) for j in page], next=nxt)
 
 
 #: jobs read at most to fill one page for a key that reaches few graphs

@@ -23,19 +23,22 @@ from graph.analysis.params import AnalysisParams
 from graph.audits import runner
 from graph.audits.model import Audit, AuditRun, Delivery
 from graph.audits.trend import trend
+from graph.model import epoch_ms
 from graph.errors import AccountNotFound, FieldError, InvalidInput, RunNotFound
 from graph.analysis.answers import DiversityAnswer
 from service.answers import RunOut, RunsPage, TrendOut
 from service.deps import Store
 from service.openapi import json_body, problems
+from service.paging import After, Limit, bad_cursor, cut
 from service.routes.graphs import GraphPath
 from service.secrets import SecretUnreadable, secret_box
 from service.webhooks import public_error, url_problem
-from service.wire import AuditCreate, AuditOut, AuditPatch, DeliveryOut, RunSummary, WebhookOut
+from service.wire import (
+    AuditCreate, AuditOut, AuditPatch, AuditsPage, DeliveriesPage, DeliveryOut, RunSummary, WebhookOut,
+)
 
 AuditPath = Annotated[str, PathParameter(description="audit id", max_length=64)]
 RunPath = Annotated[str, PathParameter(description="run id", max_length=64)]
-Limit = Annotated[int, QueryParameter(ge=1, le=1000, description="at most this many")]
 _LOCATION = ResponseHeader(name="Location", documentation_only=True, required=True, description="the new audit")
 _INVALID = ("invalid input, every bad field named: the schedule (every: an ISO 8601 duration; cron: five fields;"
             " timezone: an IANA name; start), layers, engine, an account the graph does not hold, a webhook URL"
@@ -84,9 +87,18 @@ class AuditController(Controller):
         return Response(audit_out(store, audit, generated_secret=generated), status_code=HTTP_201_CREATED,
                         headers={"Location": _base(audit)})
 
-    @get("/", operation_id="listAudits", sync_to_thread=True, summary="The graph's audits")
-    def list_audits(self, store: Store, graph: GraphPath) -> list[AuditOut]:
-        return [audit_out(store, a) for a in store.list_audits(graph)]
+    @get("/", operation_id="listAudits", sync_to_thread=True, summary="The graph's audits, oldest first (paged)",
+         responses=problems({422: "after is no audit of this graph"}))
+    def list_audits(self, store: Store, graph: GraphPath, limit: Limit = 100, after: After = None) -> AuditsPage:
+        # a graph holds at most CASTLEGATE_MAX_AUDITS: they are read whole and cut here
+        audits = store.list_audits(graph)
+        if after is not None:
+            at = next((i for i, a in enumerate(audits) if a.id == after), None)
+            if at is None:
+                raise bad_cursor(" (no audit of this graph)")
+            audits = audits[at + 1:]
+        page, nxt = cut(audits, limit, lambda a: a.id)
+        return AuditsPage(items=[audit_out(store, a) for a in page], next=nxt)
 
     @get("/{audit:str}", operation_id="getAudit", sync_to_thread=True, summary="One audit, with its next and last run")
     def get_audit(self, store: Store, graph: GraphPath, audit: AuditPath) -> AuditOut:
@@ -173,7 +185,7 @@ class AuditController(Controller):
     def list_runs(self, store: Store, graph: GraphPath, audit: AuditPath, limit: Limit = 20,
                   before: Annotated[str | None, QueryParameter(
                       format="date-time", description="only runs for slots before this time (RFC 3339)")] = None,
-                  after: Annotated[str | None, QueryParameter(max_length=64, description="the runs after this run id, newest first: the `next` page")] = None,
+                  after: Annotated[str | None, QueryParameter(max_length=64, description="the `next` of the page before")] = None,
                   ) -> RunsPage:
         if before is not None:
             before = _rfc3339("before", before)
@@ -184,19 +196,15 @@ class AuditController(Controller):
                 cursor = store.get_run(graph, audit, after)
             except RunNotFound:
                 raise InvalidInput([FieldError("after", f"no run {after!r} in this audit")]) from None
-        runs = store.list_runs(graph, audit, limit=limit + 1, before=before, after=cursor)
-        more = len(runs) > limit
-        runs = runs[:limit]
-        nxt = None
-        if more:
-            nxt = f"{_base(a)}/runs?limit={limit}&after={runs[-1].id}"
-            if before is not None:
-                nxt += f"&before={before.isoformat().replace('+', '%2B')}"
-        return RunsPage(audit=audit, runs=[run_out(a, r) for r in runs], next=nxt)
+        runs, nxt = cut(store.list_runs(graph, audit, limit=limit + 1, before=before, after=cursor), limit,
+                        lambda r: r.id)
+        return RunsPage(audit=audit, items=[run_out(a, r) for r in runs], next=nxt)
 
     @get("/{audit:str}/runs/trend", operation_id="auditTrend", sync_to_thread=True,
          summary="Headline figures over the history, and their change since the previous and the first run")
-    def get_trend(self, store: Store, graph: GraphPath, audit: AuditPath, limit: Limit = 1000) -> TrendOut:
+    def get_trend(self, store: Store, graph: GraphPath, audit: AuditPath,
+                  limit: Annotated[int, QueryParameter(ge=1, le=1000, description="over the newest this many runs")] = 1000,
+                  ) -> TrendOut:
         """Effective number of communities, share inside the own community and inside
         castles (for whom the account listens to and converses with) and active
         reciprocated ties, per finished run, oldest first; over the newest ``limit`` runs."""
@@ -213,11 +221,21 @@ class AuditController(Controller):
         return run_out(a, r, deliveries=[delivery_out(d) for d in deliveries])
 
     @get("/{audit:str}/deliveries", operation_id="listAuditDeliveries", sync_to_thread=True,
-         summary="Webhook deliveries of the audit, newest first, with every attempt")
+         responses=problems({422: "after is not a cursor this list gave"}),
+         summary="Webhook deliveries of the audit, newest first, with every attempt (paged)")
     def list_deliveries(self, store: Store, graph: GraphPath, audit: AuditPath, limit: Limit = 100,
-                   run: Annotated[str | None, QueryParameter(description="only this run's", max_length=64)] = None,
-                   ) -> list[DeliveryOut]:
-        return [delivery_out(d) for d in store.list_deliveries(graph, audit, run=run, limit=limit)]
+                        run: Annotated[str | None, QueryParameter(description="only this run's", max_length=64)] = None,
+                        after: After = None) -> DeliveriesPage:
+        cursor = None
+        if after is not None:
+            # "<created ms>.<id>": where the newest-first order continues
+            ms, dot, ident = after.partition(".")
+            if not (dot and ms.isdigit() and len(ms) <= 16 and ident):
+                raise bad_cursor()
+            cursor = (int(ms), ident)
+        ds = store.list_deliveries(graph, audit, run=run, limit=limit + 1, after=cursor)
+        page, nxt = cut(ds, limit, lambda d: f"{epoch_ms(d.created_at)}.{d.id}")
+        return DeliveriesPage(items=[delivery_out(d) for d in page], next=nxt)
 
 
 # conversions ---------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from litestar import Controller, Request, delete, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.exceptions import PermissionDeniedException
-from litestar.params import PathParameter
+from litestar.params import PathParameter, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from graph.ingest.validate import decode_accounts
@@ -18,10 +18,13 @@ from graph.model import AccountDetail, GraphInfo
 from service.auth import caller
 from service.deps import Store
 from service.openapi import AccountsOperation, json_body, problems
-from service.wire import JSON_OR_NDJSON, GraphCreate, Written, body_kind
+from service.paging import After, Limit, cut
+from service.wire import JSON_OR_NDJSON, AccountsPage, GraphCreate, GraphsPage, Written, body_kind
 
 GraphPath = Annotated[str, PathParameter(description="graph id", max_length=128)]
 AccountPath = Annotated[str, PathParameter(description="account id", max_length=512)]
+#: graphs read at most to fill one page for a key that reaches few graphs
+_SCAN_MAX = 5_000
 
 
 class GraphController(Controller):
@@ -44,10 +47,27 @@ class GraphController(Controller):
             raise PermissionDeniedException(detail=f"this key's graphs do not include {payload.id!r}")
         return store.create_graph(payload.id, payload.description)
 
-    @get("/", operation_id="listGraphs", summary="The graphs this key reaches", sync_to_thread=True)
-    def list_graphs(self, request: Request, store: Store) -> list[GraphInfo]:
+    @get("/", operation_id="listGraphs", summary="The graphs this key reaches, by id (paged)", sync_to_thread=True)
+    def list_graphs(self, request: Request, store: Store, limit: Limit = 100, after: After = None) -> GraphsPage:
+        """``after`` is a graph id: the graphs after it."""
         key = caller(request)
-        return [g for g in store.list_graphs() if reaches(key, g.id)]
+        page: list[GraphInfo] = []
+        cursor, scanned = after, 0
+        # a key that reaches only some graphs sees only them: read on until the page is full
+        while True:
+            batch = store.list_graphs(after=cursor, limit=limit + 1)
+            scanned += len(batch)
+            page += [g for g in batch if reaches(key, g.id)]
+            if len(batch) < limit + 1:
+                items, nxt = cut(page, limit, lambda g: g.id)
+                return GraphsPage(items=items, next=nxt)
+            if len(page) > limit:
+                items, _ = cut(page, limit, lambda g: g.id)
+                return GraphsPage(items=items, next=items[-1].id)
+            cursor = batch[-1].id
+            if scanned >= _SCAN_MAX:
+                # a short page, but not the end: say where to go on
+                return GraphsPage(items=page, next=cursor)
 
     @get("/{graph:str}", operation_id="getGraph", summary="A graph with its counts and version", sync_to_thread=True)
     def get_graph(self, store: Store, graph: GraphPath) -> GraphInfo:
@@ -86,6 +106,15 @@ class GraphController(Controller):
         accounts = await to_thread.run_sync(lambda: decode_accounts(body, ndjson=ndjson))
         n = await to_thread.run_sync(store.upsert_accounts, graph, accounts)
         return Written(written=n)
+
+    @get("/{graph:str}/accounts", operation_id="findAccounts", sync_to_thread=True,
+         summary="Accounts by id or handle prefix, by id (paged)")
+    def find_accounts(self, store: Store, graph: GraphPath, limit: Limit = 100, after: After = None,
+                      q: Annotated[str, QueryParameter(
+                          max_length=512, description="an id prefix, or a handle prefix (case and a leading @"
+                                                      " ignored); left out: every account")] = "") -> AccountsPage:
+        items, nxt = cut(store.find_accounts(graph, q, after=after, limit=limit + 1), limit, lambda a: a.id)
+        return AccountsPage(items=items, next=nxt)
 
     @get(
         "/{graph:str}/accounts/{account:str}",

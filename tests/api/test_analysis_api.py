@@ -57,7 +57,7 @@ def test_communities_find_the_planted_groups(demo_api):
     svc, graph = demo_api
     body = get(svc, f"/v1/graphs/{graph}/communities")
     assert body["modularity"] > 0.4
-    by_member = {m: c for c in body["communities"] for m in c["members"]}
+    by_member = {m: c for c in body["items"] for m in c["members"]}
     # each planted group lands in one community, and the groups do not share one
     for group in ("north", "south", "east"):
         ids = {by_member[f"{group}-{i:02d}"]["id"] for i in range(24)}
@@ -71,8 +71,8 @@ def test_communities_find_the_planted_groups(demo_api):
     assert m["layers"] == ["like", "mention", "quote", "reply", "repost"]
     assert set(m["libraries"]) >= {"igraph", "networkx"}
     limited = get(svc, f"/v1/graphs/{graph}/communities", members_limit=2)
-    assert all(len(c["members"]) <= 2 for c in limited["communities"])
-    assert [c["size"] for c in limited["communities"]] == [c["size"] for c in body["communities"]]
+    assert all(len(c["members"]) <= 2 for c in limited["items"])
+    assert [c["size"] for c in limited["items"]] == [c["size"] for c in body["items"]]
 
 
 def test_same_seed_same_answer_and_engines_agree(demo_api):
@@ -88,10 +88,10 @@ def test_same_seed_same_answer_and_engines_agree(demo_api):
 def test_bridges_are_the_top_gatekeepers(demo_api):
     svc, graph = demo_api
     body = get(svc, f"/v1/graphs/{graph}/gatekeepers", limit=5)
-    assert len(body["gatekeepers"]) == 5
-    top2 = {g["account"] for g in body["gatekeepers"][:2]}
+    assert len(body["items"]) == 5
+    top2 = {g["account"] for g in body["items"][:2]}
     assert top2 == {"bridge-ns", "bridge-se"}
-    assert len(body["gatekeepers"][0]["communities_bridged"]) >= 2
+    assert len(body["items"][0]["communities_bridged"]) >= 2
 
 
 def test_roles_of_a_bridge(demo_api):
@@ -141,15 +141,15 @@ def follow_to_end(c, job_url: str, timeout: float = 120) -> dict:
 def test_pods_find_the_planted_pod_exactly(demo_api):
     svc, graph = demo_api
     body = get(svc, f"/v1/graphs/{graph}/pods", tau=60, min_repeats=3)
-    assert len(body["pods"]) == 1
-    assert set(body["pods"][0]["members"]) == POD
+    assert len(body["items"]) == 1
+    assert set(body["items"][0]["members"]) == POD
 
 
 def test_the_pod_is_a_castle_and_conversation_is_not(demo_api):
     svc, graph = demo_api
     comms = get(svc, f"/v1/graphs/{graph}/communities")
-    by_member = {m: c["id"] for c in comms["communities"] for m in c["members"]}
-    castles = {c["id"]: c for c in get(svc, f"/v1/graphs/{graph}/castles")["communities"]}
+    by_member = {m: c["id"] for c in comms["items"] for m in c["members"]}
+    castles = {c["id"]: c for c in get(svc, f"/v1/graphs/{graph}/castles")["items"]}
     assert castles[by_member["pod-00"]]["castle"] is True
     for group in ("north", "south", "east"):
         assert castles[by_member[f"{group}-00"]]["castle"] is False
@@ -157,9 +157,53 @@ def test_the_pod_is_a_castle_and_conversation_is_not(demo_api):
 
 def test_trusted_voices_are_conversational(demo_api):
     svc, graph = demo_api
-    voices = get(svc, f"/v1/graphs/{graph}/trusted-voices", limit=10)["voices"]
+    voices = get(svc, f"/v1/graphs/{graph}/trusted-voices", limit=10)["items"]
     assert voices and not ({v["account"] for v in voices} & POD)
     assert voices[0]["example_exchanges"]
+
+
+def answer_or_problem(c, path, **params):
+    """The answer or the problem, as a client ends up with it (following a 202's job)."""
+    r = c.get(path, params=params)
+    if r.status_code == 202:
+        follow_to_end(c, r.headers["location"])
+        r = c.get(path, params=params)
+    return r
+
+
+def test_lists_page_with_items_and_next_over_http(demo_api):
+    svc, graph = demo_api
+    base = f"/v1/graphs/{graph}"
+    whole = get(svc, f"{base}/trusted-voices", limit=1000)
+    assert whole["next"] is None and whole["candidates"] == len(whole["items"]) > 40
+    seen, after = [], None
+    while True:
+        page = get(svc, f"{base}/trusted-voices", limit=15, **({"after": after} if after else {}))
+        seen += [v["account"] for v in page["items"]]
+        if (after := page["next"]) is None:
+            break
+    assert seen == [v["account"] for v in whole["items"]]
+    # one community's members, page by page, from the id the communities answer gives
+    comms = get(svc, f"{base}/communities", members_limit=0)
+    assert all(c["members"] == [] for c in comms["items"]) and comms["next"] is None
+    pod = min(comms["items"], key=lambda c: c["size"])  # the pod and the star it amplifies
+    first = get(svc, f"{base}/communities/{pod['id']}/members", limit=5)
+    rest = get(svc, f"{base}/communities/{pod['id']}/members", limit=100, after=first["next"])
+    members = first["items"] + rest["items"]
+    assert len(first["items"]) == 5 and rest["next"] is None
+    assert len(set(members)) == len(members) == first["size"] == pod["size"] and POD < set(members)
+    # the pod's pairs are capped, and counted
+    (p,) = get(svc, f"{base}/pods", pairs_limit=3)["items"]
+    assert len(p["edges"]) == 3 and p["edges_total"] == 66
+    with svc.client() as c:
+        r = answer_or_problem(c, f"{base}/gatekeepers", after="nobody-at-all")
+        assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json"), r.text
+        assert [e["field"] for e in r.json()["errors"]] == ["after"]
+        r = answer_or_problem(c, f"{base}/communities/4242/members")
+        assert r.status_code == 404, r.text
+        for bad in ({"limit": 0}, {"limit": 1001}, {"members_limit": 1001}, {"after": "x" * 513}):
+            r = c.get(f"{base}/communities", params=bad)
+            assert r.status_code == 400 and r.json()["errors"][0]["field"] == next(iter(bad)), r.text
 
 
 def test_polarization_fields(demo_api):
@@ -229,9 +273,9 @@ def test_a_miss_answers_202_with_the_job_and_the_job_leads_to_the_answer(tmp_pat
             assert done.json()["manifest"]["graph_version"] == job["graph_version"]
             assert done.content == c.get(job["links"]["result"]).content
             # the same question again is the cached answer, not a new job
-            jobs = c.get("/v1/analyses", params={"graph": "demo"}).json()["jobs"]
+            jobs = c.get("/v1/analyses", params={"graph": "demo"}).json()["items"]
             assert c.get("/v1/graphs/demo/castles", params={"seed": 5}).status_code == 200
-            assert c.get("/v1/analyses", params={"graph": "demo"}).json()["jobs"] == jobs
+            assert c.get("/v1/analyses", params={"graph": "demo"}).json()["items"] == jobs
             # a full analysis: one job, and the usual answers are filed with it
             full = c.post("/v1/graphs/demo/analyses", json={"seed": 5})
             assert full.status_code == 202 and full.json()["target"] == "analysis"

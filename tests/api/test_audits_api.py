@@ -82,7 +82,7 @@ def ticked(svc, at: datetime) -> None:
 def runs(svc, path, **params) -> list[dict]:
     r = svc.client().get(f"{path}/runs", params=params)
     assert r.status_code == 200, r.text
-    return r.json()["runs"]
+    return r.json()["items"]
 
 
 def done_runs(svc, path, n: int) -> list[dict]:
@@ -92,7 +92,7 @@ def done_runs(svc, path, n: int) -> list[dict]:
 
 def attempts(svc, path, n: int) -> dict:
     def probe():
-        ds = svc.client().get(f"{path}/deliveries").json()
+        ds = svc.client().get(f"{path}/deliveries").json()["items"]
         return ds and len(ds[0]["attempts"]) >= n and ds[0]
     return eventually(probe, what=f"{n} recorded attempts")
 
@@ -250,7 +250,7 @@ def test_bad_schedules_are_refused_naming_the_field(service, body, field):
         assert r.status_code in (400, 422), r.text
         assert r.headers["content-type"].startswith("application/problem+json")
         assert field in [e["field"] for e in r.json()["errors"]], r.json()
-        assert c.get("/v1/graphs/g/audits").json() == []  # nothing written
+        assert c.get("/v1/graphs/g/audits").json() == {"items": [], "next": None}  # nothing written
         assert c.post("/v1/graphs/nope/audits", json={"account": "a", "every": "P1D"}).status_code == 404
 
 
@@ -270,11 +270,12 @@ def test_history_pages_and_bad_paging(api):
                                                                 "paused": True}).headers["location"]
         ids = [c.post(f"{path}/run").json()["id"] for _ in range(5)]  # one frozen moment: one slot
         eventually(lambda: all(r["status"] == "done" for r in runs(svc, path, limit=10)) and len(runs(svc, path)) == 5)
-        seen, url = [], f"{path}/runs?limit=2"
-        while url:
-            page = c.get(url).json()
-            seen += [r["id"] for r in page["runs"]]
-            url = page["next"]
+        seen, after = [], None
+        while True:
+            page = c.get(f"{path}/runs", params={"limit": 2, **({"after": after} if after else {})}).json()
+            seen += [r["id"] for r in page["items"]]
+            if (after := page["next"]) is None:
+                break
         assert sorted(seen) == sorted(ids) and len(seen) == 5
         assert seen == [r["id"] for r in runs(svc, path, limit=10)]
         r = c.get(f"{path}/runs", params={"before": "2026-01-01T00:00:00"})

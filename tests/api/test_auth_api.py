@@ -57,7 +57,7 @@ def operations(svc):
 
 def fill(path: str, ids: dict, graph: str) -> str:
     values = {"graph": graph, "account": "north-00", "audit": ids["audit"], "run": ids["run"], "job": ids["job"],
-              "key": "0000000000000000"}
+              "key": "0000000000000000", "community": "0"}
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
 
 
@@ -99,11 +99,11 @@ def test_a_key_for_graph_a_gets_404_on_every_route_of_graph_b(api):
                     assert ghost.status_code == 404 and ghost.json()["title"] == r.json()["title"], path
                 seen += 1
         assert seen > 25
-        assert [g["id"] for g in c.get("/v1/graphs").json()] == ["a"]
+        assert [g["id"] for g in c.get("/v1/graphs").json()["items"]] == ["a"]
         assert c.get("/v1/graphs/a").status_code == 200
-        listed = c.get("/v1/analyses").json()["jobs"]
+        listed = c.get("/v1/analyses").json()["items"]
         assert all(j["graph"] == "a" for j in listed)
-        assert c.get("/v1/analyses", params={"graph": "b"}).json()["jobs"] == []
+        assert c.get("/v1/analyses", params={"graph": "b"}).json()["items"] == []
         assert c.get("/v1/analyses", params={"after": ids["job"]}).status_code == 404
         # and it may not create a graph outside its grants (whether or not it exists)
         for g in ("b", "brand-new"):
@@ -229,7 +229,7 @@ def test_the_first_start_of_an_empty_store_makes_an_admin_key(tmp_path):
         assert token in log.read_text()  # printed once, for whoever ran `make run`
         assert httpx.get(f"{url}/v1/graphs", timeout=5).status_code == 401
         r = httpx.get(f"{url}/v1/graphs", headers={"Authorization": f"Bearer {token}"}, timeout=5)
-        assert r.status_code == 200 and [g["id"] for g in r.json()] == ["demo"]
+        assert r.status_code == 200 and [g["id"] for g in r.json()["items"]] == ["demo"]
     finally:
         proc.terminate()
         proc.wait(20)

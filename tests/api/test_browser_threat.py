@@ -23,14 +23,14 @@ def svc(tmp_path_factory):
 
 def test_bodies_of_other_types_are_refused_before_anything_is_written(svc):
     with svc.client() as c:
-        before = c.get("/v1/graphs").json()
+        before = c.get("/v1/graphs").json()["items"]
         for ctype, body in (("text/plain", '{"id": "via-text"}'),
                             ("application/x-www-form-urlencoded", "id=via-form"),
                             ("multipart/form-data; boundary=x", "--x\r\n\r\n--x--")):
             r = c.post("/v1/graphs", content=body, headers={"Content-Type": ctype})
             assert r.status_code == 415, (ctype, r.text)
             assert r.headers["content-type"].startswith("application/problem+json")
-        assert c.get("/v1/graphs").json() == before
+        assert c.get("/v1/graphs").json()["items"] == before
         assert c.post("/v1/graphs", json={"id": "via-json"}).status_code == 201
 
 
@@ -94,7 +94,7 @@ def test_an_id_with_a_trailing_newline_is_refused_and_nothing_is_written(svc):
     with svc.client() as c:
         r = c.post("/v1/graphs", json={"id": "sneaky\n"})
         assert r.status_code in (400, 422) and r.json()["errors"][0]["field"] == "id", r.text
-        assert "sneaky\n" not in [g["id"] for g in c.get("/v1/graphs").json()]
+        assert "sneaky\n" not in [g["id"] for g in c.get("/v1/graphs").json()["items"]]
         bad = {"id": "i1\n", "kind": "reply", "source": "a", "target": "b", "at": "2026-01-01T00:00:00Z"}
         r = c.post("/v1/graphs/demo/interactions", json=[bad])
         assert r.status_code in (400, 422) and r.json()["errors"][0]["field"] == "id", r.text

@@ -315,19 +315,21 @@ def test_the_fuzzed_server_is_healthy_and_the_throwaway_graph_is_still_there(con
     again): a failed job is one the analysis refused (``invalid``) or whose account it did
     not find (``not_found``)."""
     svc, _ = contract_service
-    failed, url = [], "/v1/analyses?status=failed&limit=500"
+    failed, after = [], None
     with svc.client() as c:
         assert c.get("/ready").status_code == 200
         assert c.get(f"/v1/graphs/{THROWAWAY}").status_code == 200
         # the worker runs what the fuzzer queued (small jobs, a few a second); not forever
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and any(
-                c.get("/v1/analyses", params={"status": s, "limit": 1}).json()["jobs"] for s in ("queued", "running")):
+                c.get("/v1/analyses", params={"status": s, "limit": 1}).json()["items"] for s in ("queued", "running")):
             time.sleep(1)
-        while url:
-            page = c.get(url).json()
-            failed += page["jobs"]
-            url = page["next"]
+        while True:
+            page = c.get("/v1/analyses", params={"status": "failed", "limit": 500,
+                                                 **({"after": after} if after else {})}).json()
+            failed += page["items"]
+            if (after := page["next"]) is None:
+                break
     broken = [f"{j['target']} of {j['graph']}: {j['error_kind']}: {j['error']}\n  parameters {j['parameters']},"
               f" arguments {j['arguments']}\n  asked again: GET "
               f"{answer_url(j['graph'], j['target'], j['parameters'], j['arguments']) or '(a POST: see the job)'}"

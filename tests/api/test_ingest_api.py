@@ -41,7 +41,7 @@ def test_graph_crud(api, graph_id):
         assert body["id"] == graph_id and body["accounts"] == 0
         assert body["interactions"] == {k: 0 for k in ("reply", "quote", "mention", "repost", "like", "follow")}
         assert c.post("/v1/graphs", json={"id": graph_id}).status_code == 409
-        assert graph_id in [g["id"] for g in c.get("/v1/graphs").json()]
+        assert graph_id in [g["id"] for g in c.get("/v1/graphs").json()["items"]]
         assert c.get(f"/v1/graphs/{graph_id}").json()["description"] == "client A"
         assert c.delete(f"/v1/graphs/{graph_id}").status_code == 204
         r = c.get(f"/v1/graphs/{graph_id}")

@@ -131,7 +131,7 @@ def test_deleting_a_graph_cancels_its_jobs_without_a_traceback(reddit_data, tmp_
                                  what="the job cancelled")
                 assert got["error"] == "graph 'reddit' was deleted"
             eventually(lambda: busy_cpu(svc.proc.pid, 0.5) < 15, timeout=5, what="the cores free")
-            listed = c.get("/v1/analyses", params={"graph": "reddit", "status": "cancelled"}).json()["jobs"]
+            listed = c.get("/v1/analyses", params={"graph": "reddit", "status": "cancelled"}).json()["items"]
             assert {x["id"] for x in listed} == {running["id"], queued["id"]}
             # its results are gone with it: a new graph of that name starts from nothing
             assert c.post("/v1/graphs", json={"id": "reddit"}).status_code == 201
@@ -188,7 +188,7 @@ def test_results_and_queued_jobs_survive_a_restart(tmp_path):
                 r = c.get("/v1/graphs/demo/communities", params={"seed": 3})
             assert r.status_code == 200
             first = r.content
-            jobs = c.get("/v1/analyses").json()["jobs"]
+            jobs = c.get("/v1/analyses").json()["items"]
     finally:
         svc.stop()
     # an API-only process (no worker): a new question is queued and waits
@@ -197,7 +197,7 @@ def test_results_and_queued_jobs_survive_a_restart(tmp_path):
         with api_only.client() as c:
             again = c.get("/v1/graphs/demo/communities", params={"seed": 3})
             assert again.status_code == 200 and again.content == first  # served from storage
-            assert c.get("/v1/analyses").json()["jobs"] == jobs  # without a new job
+            assert c.get("/v1/analyses").json()["items"] == jobs  # without a new job
             queued = c.post("/v1/graphs/demo/analyses", json={"seed": 4}).json()
             assert queued["status"] == "queued"
             time.sleep(1)
@@ -269,11 +269,11 @@ def test_replicas_share_results_and_jobs_and_a_killed_worker_loses_no_job(tmp_pa
                 r = ca.get(f"/v1/graphs/{graph_id}/gatekeepers", params={"seed": 21})
             assert r.status_code == 200
             # ... served by replica B without computing again
-            jobs = cb.get("/v1/analyses", params={"graph": graph_id}).json()["jobs"]
+            jobs = cb.get("/v1/analyses", params={"graph": graph_id}).json()["items"]
             assert len(jobs) == 1 and jobs[0]["target"] == "gatekeepers"
             rb = cb.get(f"/v1/graphs/{graph_id}/gatekeepers", params={"seed": 21})
             assert rb.status_code == 200 and rb.content == r.content
-            assert cb.get("/v1/analyses", params={"graph": graph_id}).json()["jobs"] == jobs
+            assert cb.get("/v1/analyses", params={"graph": graph_id}).json()["items"] == jobs
 
             # 20 identical requests at once, across both replicas: one job
             answers: list[httpx.Response] = []
@@ -287,7 +287,7 @@ def test_replicas_share_results_and_jobs_and_a_killed_worker_loses_no_job(tmp_pa
             for t in threads:
                 t.join()
             assert {x.status_code for x in answers} <= {200, 202}
-            castle_jobs = [j for j in cb.get("/v1/analyses", params={"graph": graph_id}).json()["jobs"]
+            castle_jobs = [j for j in cb.get("/v1/analyses", params={"graph": graph_id}).json()["items"]
                            if j["target"] == "castles"]
             assert len(castle_jobs) == 1
             assert {x.json()["id"] for x in answers if x.status_code == 202} <= {castle_jobs[0]["id"]}

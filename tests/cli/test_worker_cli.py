@@ -36,20 +36,20 @@ def test_worker_once_runs_what_the_api_scheduled(kind, tmp_path, graph_id, recei
 
             early = castlegate("worker", "--once", env=env)
             assert early.returncode == 0, early.stderr
-            assert c.get(f"{path}/runs").json()["runs"] == []  # 08:59: not yet
+            assert c.get(f"{path}/runs").json()["items"] == []  # 08:59: not yet
 
             clock.set(datetime(2026, 3, 2, 9, 0, 1, tzinfo=timezone.utc))
             done = castlegate("worker", "--once", env=env)
             assert done.returncode == 0, done.stderr
-            [run] = c.get(f"{path}/runs").json()["runs"]
+            [run] = c.get(f"{path}/runs").json()["items"]
             assert (run["slot"], run["status"]) == ("2026-03-02T09:00:00Z", "done")
             # the bridge talks to two communities besides its own
             assert run["result"]["converses_with"]["communities_reached"] >= 2
-            [d] = c.get(f"{path}/deliveries").json()
+            [d] = c.get(f"{path}/deliveries").json()["items"]
             assert d["status"] == "delivered"
             # --once ran everything that was due, not just the first
             for p in others:
-                assert [x["status"] for x in c.get(f"{p}/runs").json()["runs"]] == ["done"]
+                assert [x["status"] for x in c.get(f"{p}/runs").json()["items"]] == ["done"]
         [req] = hook.requests
         assert verify("s" * 20, req.body, req.headers["x-castlegate-signature"], now=clock.now().timestamp())
         assert json.loads(req.body)["run"]["id"] == run["id"]

@@ -16,6 +16,7 @@ import pytest
 from graph.analysis.params import AnalysisParams
 from graph.audits.model import Audit, AuditRun, Delivery, DeliveryAttempt
 from graph.errors import AuditNotFound, GraphNotFound, RunNotFound
+from graph.model import epoch_ms
 from graph.store.port import AuditStore
 
 T0 = datetime(2026, 1, 5, 6, 0, tzinfo=timezone.utc)
@@ -349,3 +350,24 @@ def _second_store(store, request):
         other = Neo4jStore(server.uri, server.user, server.password)
     request.addfinalizer(other.close)
     return other
+
+
+def test_deliveries_page_newest_first_after_a_cursor(store, g):
+    a = store.create_audit(make_audit(g, webhook_url="http://127.0.0.1:9/hook", webhook_secret="k" * 32))
+    store.queue_run(g, a.id, T0, "r-page")
+    [r] = store.claim_runs(T0, "w", T0 + DAY, graphs=[g])
+    # two share a time: the id orders them
+    ds = [delivery(r, T0 + timedelta(seconds=s)) for s in (1, 2, 2, 3, 4)]
+    assert store.finish_run(finished(r, T0 + timedelta(seconds=5)), "w", ds)
+    newest_first = [d.id for d in store.list_deliveries(g, a.id)]
+    assert len(newest_first) == 5
+    seen, cursor = [], None
+    while True:
+        page = store.list_deliveries(g, a.id, limit=2, after=cursor)
+        seen += [d.id for d in page]
+        if len(page) < 2:
+            break
+        cursor = (epoch_ms(page[-1].created_at), page[-1].id)
+    assert seen == newest_first
+    assert store.list_deliveries(g, a.id, after=(epoch_ms(T0), "")) == []  # older than all of them
+    assert len(store.list_deliveries(g, a.id, run="r-page", after=(epoch_ms(T0 + DAY), ""))) == 5

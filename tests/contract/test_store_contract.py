@@ -206,3 +206,40 @@ def test_query_lookalike_strings_are_just_data(store, graph_id):
     d = store.get_account(graph_id, nasty)
     assert d.account.id == nasty and d.outgoing["reply"] == 1
     assert store.get_graph(graph_id).accounts == 2
+
+
+def test_graphs_list_by_id_after_a_cursor(store, graph_id):
+    ids = [f"{graph_id}-{c}" for c in "dbeac"]
+    for g in ids:
+        store.create_graph(g)
+    mine = sorted(ids)
+    listed = [g.id for g in store.list_graphs() if g.id in mine]
+    assert listed == mine
+    assert [g.id for g in store.list_graphs(after=mine[1], limit=2)] == mine[2:4]
+    assert [g.id for g in store.list_graphs(after=mine[-1]) if g.id.startswith(graph_id)] == []
+
+
+def test_accounts_found_by_id_or_handle_prefix(store, graph_id):
+    store.create_graph(graph_id)
+    store.upsert_accounts(graph_id, [
+        Account(id="north-01", handle="@Nora"), Account(id="north-02"), Account(id="north-10", handle="@zed"),
+        Account(id="south-01", handle="@Northwind_Co"), Account(id="x%1", handle="@100%_real"),
+        Account(id="ünï", handle="@ünï"), Account(id="zz", handle="north"),
+    ])
+
+    def ids(q, **kw):
+        return [a.id for a in store.find_accounts(graph_id, q, **kw)]
+
+    # the id prefix, and the handles that start with it (case and a leading @ aside), by id
+    assert ids("north") == ["north-01", "north-02", "north-10", "south-01", "zz"]
+    assert ids("north-0") == ["north-01", "north-02"]
+    assert ids("@NOR") == ["north-01", "south-01", "zz"]
+    assert ids("no", after="north-02", limit=2) == ["north-10", "south-01"]
+    # LIKE's wildcards are letters like any other
+    assert ids("100%") == ["x%1"] and ids("%") == [] and ids("_") == []
+    assert ids("ün") == ["ünï"]
+    every = ids("")
+    assert every == sorted(every) and len(every) == 7
+    assert [a.handle for a in store.find_accounts(graph_id, "north-01")] == ["@Nora"]
+    with pytest.raises(GraphNotFound):
+        store.find_accounts(graph_id + "-missing", "a")

@@ -315,7 +315,7 @@ def test_audits_due_across_a_neo4j_restart_run_once_each(neo, tmp_path):
                 if r.status_code != 200:
                     return False
                 if not any(x["slot"] == slot.strftime("%Y-%m-%dT%H:%M:%SZ") and x["status"] in ("done", "failed")
-                           for x in r.json()["runs"]):
+                           for x in r.json()["items"]):
                     return False
         return True
 
@@ -337,7 +337,7 @@ def test_audits_due_across_a_neo4j_restart_run_once_each(neo, tmp_path):
         def working():
             with svc.client() as c:
                 return any(x["status"] == "running" for a in audits
-                           for x in c.get(f"/v1/graphs/{graph}/audits/{a}/runs").json()["runs"])
+                           for x in c.get(f"/v1/graphs/{graph}/audits/{a}/runs").json()["items"])
         eventually(working, 120, "an audit run working")
         neo.stop()
         clock.set(SLOTS[1] + timedelta(seconds=5))
