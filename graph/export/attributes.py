@@ -50,9 +50,12 @@ class Column:
     type: str
 
 
-#: the RolesTable metrics written per account, as they are named there
-_ROLE_NUMBERS = ("z", "participation", "betweenness", "constraint", "effective_size",
-                 "pagerank", "hub", "authority")
+#: the RolesTable metrics written per account: column name -> RolesTable field. The
+#: within-module degree z-score is not called "z": Gephi's GraphML import takes an
+#: attribute named z for the node's position and drops it
+_ROLE_NUMBERS = {"within_module_z": "z", "participation": "participation", "betweenness": "betweenness",
+                 "constraint": "constraint", "effective_size": "effective_size", "pagerank": "pagerank",
+                 "hub": "hub", "authority": "authority"}
 
 NODE_COLUMNS: tuple[Column, ...] = (
     Column("community", "int"),
@@ -64,8 +67,10 @@ NODE_COLUMNS: tuple[Column, ...] = (
     *(Column(n, "double") for n in _ROLE_NUMBERS),
     # prefixed: Gould-Fernandez has a "gatekeeper" role too, which is not the score above
     *(Column(f"brokerage_{r}", "int") for r in BROKERAGE_ROLES),
-    Column("first", "string"),
-    Column("last", "string"),
+    # of the account's own interactions; named apart from the edges' first and last, as
+    # GraphML key ids are one namespace for nodes and edges
+    Column("first_seen", "string"),
+    Column("last_seen", "string"),
 )
 
 EDGE_COLUMNS: tuple[Column, ...] = (
@@ -136,8 +141,8 @@ def nodes(x: Inputs) -> Iterator[Node]:
         if j is not None:
             if roles.role[j] is not None:
                 v["role"] = roles.role[j]
-            for name in _ROLE_NUMBERS:
-                value = getattr(roles, name)[j]
+            for name, field in _ROLE_NUMBERS.items():
+                value = getattr(roles, field)[j]
                 if value is not None and math.isfinite(value):
                     v[name] = float(value)
             for b in BROKERAGE_ROLES:
@@ -150,7 +155,7 @@ def nodes(x: Inputs) -> Iterator[Node]:
         f = int(first[i]) if first[i] <= last[i] else None
         l_ = int(last[i]) if f is not None else None
         if f is not None:
-            v["first"], v["last"] = iso(f), iso(l_)
+            v["first_seen"], v["last_seen"] = iso(f), iso(l_)
         yield Node(ids[i], v, f, l_)
 
 

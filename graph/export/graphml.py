@@ -17,7 +17,7 @@ Example
 >>> for s in plan(NEEDS):
 ...     x.results[s.name] = s.compute(x)
 >>> doc = b"".join(graphml(x)).decode()
->>> doc.count("<edge "), '<data key="e_first">1970-01-01T00:00:01Z</data>' in doc
+>>> doc.count("<edge "), '<data key="first">1970-01-01T00:00:01Z</data>' in doc
 (2, True)
 """
 
@@ -59,23 +59,26 @@ def _document(x: Inputs, items: list[tuple[str, str]]) -> Iterator[str]:
            f' xsi:schemaLocation="{NS} {NS}/1.0/graphml.xsd">\n')
     for i, (name, _) in enumerate(items):
         yield f'  <key id="g_{i}" for="graph" attr.name="{attr(name)}" attr.type="string"/>\n'
+    # a key's id is its name: Gephi names its columns by key id, networkx by attr.name
     yield '  <key id="label" for="node" attr.name="label" attr.type="string"/>\n'
-    # key ids are prefixed per element: nodes and edges both have a "first" and a "last"
     for c in NODE_COLUMNS:
-        yield f'  <key id="n_{c.name}" for="node" attr.name="{c.name}" attr.type="{c.type}"/>\n'
+        yield f'  <key id="{c.name}" for="node" attr.name="{c.name}" attr.type="{c.type}"/>\n'
     for c in EDGE_COLUMNS:
-        yield f'  <key id="e_{c.name}" for="edge" attr.name="{c.name}" attr.type="{c.type}"/>\n'
+        yield f'  <key id="{c.name}" for="edge" attr.name="{c.name}" attr.type="{c.type}"/>\n'
+    # the count again under the name Gephi's layouts and networkx's algorithms look for
+    yield '  <key id="weight" for="edge" attr.name="weight" attr.type="double"/>\n'
     yield '  <graph id="G" edgedefault="directed">\n'
     for i, (_, v) in enumerate(items):
         yield f'    <data key="g_{i}">{text(v)}</data>\n'
     for n in nodes(x):
-        values = "".join(f'<data key="n_{k}">{text(value(v))}</data>' for k, v in n.values.items())
+        values = "".join(f'<data key="{k}">{text(value(v))}</data>' for k, v in n.values.items())
         yield f'    <node id="{attr(n.id)}"><data key="label">{text(n.id)}</data>{values}</node>\n'
     for i, e in enumerate(edges(x)):
         # label= is not GraphML but Gephi's importer: it makes the kind the edge type, so
         # Gephi keeps parallel edges of different kinds apart instead of merging them;
         # other readers ignore it
         yield (f'    <edge id="e{i}" source="{attr(e.source)}" target="{attr(e.target)}" label="{attr(e.kind)}">'
-               f'<data key="e_kind">{text(e.kind)}</data><data key="e_count">{e.count}</data>'
-               f'<data key="e_first">{iso(e.first_ms)}</data><data key="e_last">{iso(e.last_ms)}</data></edge>\n')
+               f'<data key="kind">{text(e.kind)}</data><data key="count">{e.count}</data>'
+               f'<data key="first">{iso(e.first_ms)}</data><data key="last">{iso(e.last_ms)}</data>'
+               f'<data key="weight">{e.count}.0</data></edge>\n')
     yield '  </graph>\n</graphml>\n'

@@ -17,23 +17,37 @@ import org.gephi.project.api.Workspace;
 import org.openide.util.Lookup;
 
 /**
- * Imports one GEXF or GraphML file with Gephi's own importers into a workspace, the way
- * Gephi's File > Open does, and prints what Gephi made of it as one JSON object on stdout:
+ * Imports GEXF or GraphML files with Gephi's own importers, each into a new project, the
+ * way Gephi's File > Open does, and prints what Gephi made of each as one JSON line on
+ * stdout (several files share one JVM start, which is most of the time taken):
  * node and edge counts, the node and edge attribute columns, whether the graph is dynamic
  * and its time bounds, and the importer's issues (warnings Gephi would show the user).
  */
 public final class GephiCheck {
 
     public static void main(String[] args) throws Exception {
-        File file = new File(args[0]);
+        for (String path : args) {
+            System.out.println(check(new File(path)));
+        }
+        System.exit(0);  // the toolkit leaves non-daemon threads behind
+    }
+
+    private static String check(File file) {
         ProjectController pc = Lookup.getDefault().lookup(ProjectController.class);
+        if (pc.getCurrentProject() != null) {
+            pc.closeCurrentProject();
+        }
         pc.newProject();
         Workspace workspace = pc.getCurrentWorkspace();
         ImportController importer = Lookup.getDefault().lookup(ImportController.class);
-        Container container = importer.importFile(file);
+        Container container;
+        try {
+            container = importer.importFile(file);
+        } catch (java.io.FileNotFoundException e) {
+            return "{\"file\": \"" + esc(file.getName()) + "\", \"error\": \"not found\"}";
+        }
         if (container == null) {
-            System.out.println("{\"error\": \"no importer accepted " + esc(file.getName()) + "\"}");
-            System.exit(2);
+            return "{\"file\": \"" + esc(file.getName()) + "\", \"error\": \"no importer accepted it\"}";
         }
         List<String> issues = new ArrayList<>();
         for (Iterator<Issue> it = container.getReport().getIssues(1000); it.hasNext(); ) {
@@ -44,6 +58,7 @@ public final class GephiCheck {
         GraphModel model = Lookup.getDefault().lookup(GraphController.class).getGraphModel(workspace);
 
         StringBuilder out = new StringBuilder("{");
+        out.append("\"file\": \"").append(esc(file.getName())).append("\", ");
         out.append("\"nodes\": ").append(model.getGraph().getNodeCount());
         out.append(", \"edges\": ").append(model.getGraph().getEdgeCount());
         out.append(", \"edge_types\": ").append(strings(edgeTypes(model)));
@@ -59,8 +74,7 @@ public final class GephiCheck {
         out.append(hasInterval ? "[" + bounds.getLow() + ", " + bounds.getHigh() + "]" : "null");
         out.append(", \"issues\": ").append(strings(issues));
         out.append("}");
-        System.out.println(out);
-        System.exit(0);  // the toolkit leaves non-daemon threads behind
+        return out.toString();
     }
 
     private static List<String> columns(org.gephi.graph.api.Table table) {
