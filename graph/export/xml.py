@@ -21,7 +21,8 @@ __all__ = ["attr", "text", "value", "chunks"]
 # references they survive, so an odd id reads back as it was written
 _ATTR = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;",
                        "\t": "&#9;", "\n": "&#10;", "\r": "&#13;"})
-_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+# in content only a raw CR is lost (read back as a newline)
+_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
 
 #: bytes gathered before a chunk is handed on: big enough to keep the per-chunk cost
 #: small, small enough that a million-edge graph never sits in memory as one string
