@@ -101,3 +101,21 @@ def gephi(tmp_path_factory):
         return [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
 
     return run
+
+
+@pytest.fixture(scope="session")
+def polblogs_files(polblogs, tmp_path_factory) -> dict[str, Path]:
+    """polblogs exported once in every format: format name -> file."""
+    from graph.export import FORMATS
+
+    x, _ = polblogs
+    folder = tmp_path_factory.mktemp("polblogs-export")
+    meta = {"graph": "polblogs", "version": "static", "parameters": {"layers": ["mention"]}}
+    out = {}
+    for name, f in FORMATS.items():
+        path = folder / f"polblogs.{f.extension}"
+        with path.open("wb") as fh:
+            for chunk in f.write(x, meta):
+                fh.write(chunk)
+        out[name] = path
+    return out
