@@ -25,8 +25,8 @@ UNWRITABLE = {"nul\x00here": "nul\ufffdhere", "esc\x1b[31m": "esc\ufffd[31m", "a
               "a\x01": "a\ufffd\ufffd", "lone\ud800": "lone\ufffd"}
 
 
-@pytest.fixture(scope="module")
-def hostile(tmp_path_factory):
+def hostile_inputs() -> Inputs:
+    """A ring of the hostile ids, replying and reposting, analysed."""
     ids = PRINTABLE + list(UNWRITABLE)
     rows = []
     for i, a in enumerate(ids):
@@ -35,7 +35,12 @@ def hostile(tmp_path_factory):
                  (a, b, "repost", 1, 7, 7)]
     x = Inputs(AnalysisParams(layers=("reply", "repost"), null_samples=2), "hostile",
                g=LayerGraph.from_rows(rows), events=[])
-    return analyse(x), tmp_path_factory.mktemp("hostile")
+    return analyse(x)
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    return hostile_inputs(), tmp_path_factory.mktemp("hostile")
 
 
 def written_ids() -> set[str]:
