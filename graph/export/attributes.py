@@ -17,6 +17,7 @@ Example
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass
@@ -266,8 +267,6 @@ def community_color(community: int) -> tuple[int, int, int]:
 def meta_items(meta: Mapping[str, Any] | None) -> list[tuple[str, str]]:
     """``meta`` as (name, text) pairs for a file header: nested values (the parameters)
     as compact JSON, names sorted so that the same facts make the same bytes."""
-    import json
-
     out = []
     for k in sorted(meta or {}):
         v = meta[k]

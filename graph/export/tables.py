@@ -23,7 +23,7 @@ import zipfile
 from typing import Any, Iterator, Mapping
 
 from graph.analysis.stages import Inputs
-from graph.export.attributes import EDGE_COLUMNS, NEEDS, NODE_COLUMNS, edges, iso, nodes, require
+from graph.export.attributes import NEEDS, NODE_COLUMNS, edges, iso, nodes, require
 from graph.export.xml import value
 
 __all__ = ["csv_zip", "guard", "NEEDS"]
