@@ -22,7 +22,7 @@ UV := $(VENV)/bin/uv
 UV_COMPILE := $(UV) pip compile --quiet --generate-hashes --python-version 3.11 \
 	--python-platform x86_64-unknown-linux-gnu --custom-compile-command "make lock"
 
-.PHONY: install lock run test redis-server neo4j-install openapi bench clean
+.PHONY: install lock run test redis-server neo4j-install gephi-toolkit openapi bench clean
 
 install: $(VENV)/.installed
 
@@ -69,13 +69,20 @@ redis-server:
 neo4j-install: install
 	$(CG) neo4j install
 
+# Gephi's own toolkit (Maven Central, one self-contained 80 MB jar in ~/.m2), which the
+# suite opens the exports with (tests/export/gephi); the plain artifact's dependencies
+# name a repository outside Maven Central, the "all" jar has none
+gephi-toolkit:
+	mvn -q -B dependency:get -Dartifact=org.gephi:gephi-toolkit:0.10.1:jar:all -Dtransitive=false
+
 # everything: deps, the Neo4j jars, a real Neo4j, a real Redis (the suite starts Debian's
-# redis-server itself, on a free port), the whole suite; Neo4j is stopped after
-test: install redis-server
+# redis-server itself, on a free port), Gephi's toolkit, the whole suite; Neo4j is stopped after
+test: install redis-server gephi-toolkit
 	@export CASTLEGATE_NEO4J_HOME=$(TEST_NEO4J_HOME) CASTLEGATE_NEO4J_PORT=$(TEST_NEO4J_PORT); \
 	uri=$$($(CG) neo4j start) || exit 1; \
 	trap '$(CG) neo4j stop' EXIT; \
-	NEO4J_URI=$$uri CASTLEGATE_REQUIRE_NEO4J=1 CASTLEGATE_REQUIRE_REDIS=1 $(PY) -m pytest $(PYTEST_ARGS)
+	NEO4J_URI=$$uri CASTLEGATE_REQUIRE_NEO4J=1 CASTLEGATE_REQUIRE_REDIS=1 CASTLEGATE_REQUIRE_GEPHI=1 \
+	  $(PY) -m pytest $(PYTEST_ARGS)
 
 openapi: install
 	$(CG) openapi

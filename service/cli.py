@@ -341,6 +341,54 @@ def _drop_if_empty(store, graph: str, created: bool) -> None:
         print(f"removed the empty graph {graph!r} this run had created", file=sys.stderr)
 
 
+class _Held:
+    """The result cache of one CLI run: what it computes is kept only until it exits."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, bytes] = {}
+
+    def get_result(self, key: str) -> bytes | None:
+        return self.items.get(key)
+
+    def put_result(self, key: str, graph: str, data: bytes) -> bool:
+        self.items[key] = data
+        return True
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from graph.errors import InvalidInput, NotFound, StoreUnavailable
+    from graph.export import FORMATS
+    from graph.usecases.analyse import produce
+    from service.bootstrap import open_store
+    from service.routes.analysis import params_from
+
+    try:
+        params = params_from(layers=args.layers, since=args.since, until=args.until, seed=args.seed,
+                             engine=args.engine, resolution=args.resolution, null_samples=args.null_samples)
+    except InvalidInput as e:
+        for err in e.errors:
+            print(f"--{err.field.replace('_', '-')}: {err.message}", file=sys.stderr)
+        return 2
+    out = args.output or Path(f"{args.graph}.{FORMATS[args.format].extension}")
+    cache = _Held()
+    store = open_store(_settings(args))
+    try:
+        done = produce(store, cache, args.graph, params, "export", {"format": args.format},
+                       progress=None if args.quiet else lambda stage, f: print(f"  {stage}", file=sys.stderr))
+    except (NotFound, StoreUnavailable) as e:
+        print(f"{args.graph}: {e}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    data = cache.get_result(done.result_key)
+    tmp = out.with_name(out.name + ".part")
+    tmp.write_bytes(data)
+    tmp.replace(out)  # a reader never sees half a file
+    print(f"{out}: {args.format}, {len(data):,} bytes, graph {args.graph!r} version {done.graph_version}",
+          file=sys.stderr)
+    return 0
+
+
 def cmd_neo4j(args: argparse.Namespace) -> int:
     from service import neo4j_local
 
@@ -419,6 +467,22 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--quiet", action="store_true", help="no progress bar")
     _store_flags(i)
     i.set_defaults(fn=cmd_ingest)
+
+    e = sub.add_parser("export", help="write a graph with its analyses as a file for Gephi, networkx or pandas")
+    e.add_argument("--graph", required=True, help="graph id")
+    e.add_argument("--format", choices=["gexf", "graphml", "csv"], default="gexf",
+                   help="gexf (dynamic, for Gephi's timeline; default), graphml, or csv (a zip of nodes.csv, edges.csv)")
+    e.add_argument("-o", "--output", type=Path, help="the file (default: GRAPH.gexf, .graphml or .zip here)")
+    e.add_argument("--layers", help="comma-separated kinds (default: reply, quote, mention, repost, like)")
+    e.add_argument("--since", help="RFC 3339 time with a timezone: interactions at or after")
+    e.add_argument("--until", help="RFC 3339 time with a timezone: interactions before")
+    e.add_argument("--seed", type=int, help="random seed (default 0)")
+    e.add_argument("--engine", choices=["fast", "reference"])
+    e.add_argument("--resolution", type=float, help="Louvain resolution (default 1)")
+    e.add_argument("--null-samples", type=int, help="degree-preserving rewirings for the castle test (default 10)")
+    e.add_argument("--quiet", action="store_true", help="no stage lines")
+    _store_flags(e)
+    e.set_defaults(fn=cmd_export)
 
     k = sub.add_parser("keys", help="API keys, straight in the store")
     ks = k.add_subparsers(dest="action", required=True)

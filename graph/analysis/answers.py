@@ -24,7 +24,7 @@ continues after the same item, or says that it is gone (422 naming ``after``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import msgspec
 
@@ -41,11 +41,13 @@ from graph.analysis.roles import AccountRoles, roles_of
 from graph.analysis.stages import EVENTS, GRAPH, STAGES, Inputs
 from graph.analysis.trusted import TrustedVoice
 from graph.errors import AccountNotFound, FieldError, InvalidInput, NotFound
+from graph.export import FORMATS as EXPORTS
+from graph.export import NEEDS as EXPORT_NEEDS
 
 __all__ = [
     "CommunitiesAnswer", "MembersAnswer", "RolesAnswer", "GatekeepersAnswer", "TrustedAnswer", "CastlesAnswer",
     "PodsAnswer", "PolarizationAnswer", "DiversityAnswer", "ReachAnswer", "AnalysisAnswer",
-    "Target", "TARGETS", "FOLLOWS", "FULL", "DEFAULT_ANSWERS",
+    "Target", "TARGETS", "FOLLOWS", "FULL", "EXPORT", "DEFAULT_ANSWERS",
 ]
 
 #: a reach answer also reads follow events and claimed follower counts
@@ -174,6 +176,9 @@ class Target:
     render: Callable[[Inputs, dict], dict]
     #: the arguments and their defaults
     defaults: Mapping[str, Any] = field(default_factory=dict)
+    #: ``write(inputs, args, manifest) -> byte chunks`` of an answer that is a file (an
+    #: export) rather than ``answer`` as JSON
+    write: Callable[[Inputs, dict, dict], Iterator[bytes]] | None = None
 
     def arguments(self, given: Mapping[str, Any]) -> dict:
         """The defaults overlaid with the arguments given (None keeps the default);
@@ -300,6 +305,10 @@ def _reach(x: Inputs, args: dict) -> dict:
     return msgspec.to_builtins(result)
 
 
+def _export(x: Inputs, args: dict, manifest: dict) -> Iterator[bytes]:
+    return EXPORTS[args["format"]].write(x, manifest)
+
+
 def _whole(stage: str) -> Callable[[Inputs, dict], dict]:
     return lambda x, args: _builtins(x, stage)
 
@@ -310,6 +319,8 @@ _PAGE = {"limit": 20, "after": None}
 
 #: the name every full analysis job is filed under
 FULL = "analysis"
+#: the graph as a file (``graph.export``), with every analysis as node attributes
+EXPORT = "export"
 
 TARGETS: dict[str, Target] = {t.name: t for t in (
     Target("communities", ("communities",), _NONE, CommunitiesAnswer, _communities,
@@ -327,6 +338,7 @@ TARGETS: dict[str, Target] = {t.name: t for t in (
     Target("reach", ("communities", "castles", "pods"), frozenset({EVENTS, FOLLOWS}), ReachAnswer, _reach,
            {"accounts": (), "objects": ()}),
     Target(FULL, tuple(STAGES), _NONE, AnalysisAnswer, lambda x, args: {"stages": list(STAGES)}),
+    Target(EXPORT, EXPORT_NEEDS, frozenset({GRAPH}), bytes, lambda x, args: {}, {"format": "gexf"}, _export),
 )}
 
 #: what a full analysis also renders, so that the usual questions after it are cache hits

@@ -33,6 +33,7 @@ from graph.analysis.graph import LayerGraph
 from graph.analysis.manifest import Manifest, library_versions
 from graph.analysis.params import AnalysisParams
 from graph.analysis.stages import EVENTS, GRAPH, STAGES, Inputs, Stage, param_names, plan
+from graph.errors import FieldError, InvalidInput
 from graph.model import Kind
 from graph.store.port import GraphStore
 
@@ -252,9 +253,17 @@ def _render(cache: ResultCache, store_kind: str, graph: str, version: str, param
         computed_at=max(records[s].computed_at for s in used),
         duration_seconds=round(sum(records[s].duration_seconds for s in used), 4),
     )
+    key = answer_key(graph, version, target, params, args)
+    if t.write is not None:
+        body = b"".join(t.write(x, args, msgspec.to_builtins(manifest)))
+        if not cache.put_result(key, graph, body):
+            # a file the result cache cannot hold would be computed and lost: say so
+            raise InvalidInput([FieldError(
+                "format", f"the {args.get('format')} export is {len(body) >> 20} MiB, more than half the result"
+                          " cache (CASTLEGATE_RESULTS_MAX_BYTES): run `castlegate export` next to the store")])
+        return key
     fields = t.render(x, args) | {"manifest": msgspec.to_builtins(manifest)}
     body = msgspec.json.encode(msgspec.convert(fields, t.answer))
-    key = answer_key(graph, version, target, params, args)
     cache.put_result(key, graph, body)
     return key
 

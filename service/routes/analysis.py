@@ -28,6 +28,7 @@ from graph.analysis.answers import (
     PodsAnswer, PolarizationAnswer, ReachAnswer, RolesAnswer, TrustedAnswer,
 )
 from graph.analysis.engine import ENGINES
+from graph.export import FORMATS as EXPORTS
 from graph.analysis.params import AnalysisParams
 from graph.errors import FieldError, InvalidInput
 from graph.ingest.validate import split_error
@@ -82,6 +83,7 @@ MembersLimit = Annotated[int, QueryParameter(
                                " `/communities/{community}/members` pages through every one)")]
 PairsLimit = Annotated[int, QueryParameter(
     ge=0, le=1000, description="cut each pod's `edges` to its strongest pairs (`edges_total` counts them all)")]
+ExportFormat = Annotated[str, QueryParameter(enum=list(EXPORTS), description="gexf (default), graphml or csv")]
 CommunityPath = Annotated[int, PathParameter(ge=0, le=2**31 - 1, description="community id (from /communities)")]
 #: a job's states (``graph.jobs.model.JobStatus``), the values ``status`` takes
 JOB_STATES = tuple(v for k, v in vars(JobStatus).items() if not k.startswith("_"))
@@ -92,7 +94,7 @@ IfNoneMatch = Annotated[str | None, HeaderParameter(
 
 #: the GET route of each answer, for links (reach is a POST: its answer is the job's result)
 _ROUTES = {
-    "communities": "communities", "members": "communities/{community}/members", "gatekeepers": "gatekeepers", "trusted-voices": "trusted-voices",
+    "communities": "communities", "members": "communities/{community}/members", "export": "export", "gatekeepers": "gatekeepers", "trusted-voices": "trusted-voices",
     "castles": "castles", "pods": "pods", "polarization": "polarization",
     "roles": "accounts/{account}/roles", "diversity": "accounts/{account}/diversity",
 }
@@ -173,7 +175,8 @@ ANSWER_ROUTES = {"communities", "members", "roles", "gatekeepers", "trusted", "c
 
 
 async def respond(analyses: Analyses, graph: str, params: AnalysisParams, target: str,
-                  args: dict | None = None, if_none_match: str | None = None) -> Response:
+                  args: dict | None = None, if_none_match: str | None = None, *,
+                  media_type: str = "application/json", headers: dict[str, str] | None = None) -> Response:
     """A held answer straight from the event loop; anything that needs the store, the
     result cache or a wait in a worker thread. The parsed question is told to the
     held-answers middleware (``service/held.py``), which answers the next request of the
@@ -185,10 +188,10 @@ async def respond(analyses: Analyses, graph: str, params: AnalysisParams, target
         out = await to_thread.run_sync(analyses.answer, graph, params, target, args)
     if isinstance(out, Job):
         return _accepted(out)
-    headers = {"ETag": out.etag, "Cache-Control": ANSWER_CACHING}
+    headers = {"ETag": out.etag, "Cache-Control": ANSWER_CACHING} | (headers or {})
     if if_none_match is not None and matches(if_none_match, out.etag):
         return Response(content=None, status_code=HTTP_304_NOT_MODIFIED, headers=headers)
-    return Response(content=out.body, media_type="application/json", headers=headers)
+    return Response(content=out.body, media_type=media_type, headers=headers)
 
 
 
@@ -310,6 +313,35 @@ class AnalysisController(Controller):
                            resolution: Resolution = DEFAULT.resolution, if_none_match: IfNoneMatch = None) -> Response:
         p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine, resolution=resolution)
         return await respond(state.analyses, graph, p, "polarization", if_none_match=if_none_match)
+
+    @get("/export", operation_id="exportGraph",
+         responses={**_responses(bytes), 200: ResponseSpec(
+             data_container=bytes, media_type="application/octet-stream", generate_examples=False,
+             description="the file, as an attachment: application/gexf+xml (gexf), application/graphml+xml"
+                         " (graphml) or application/zip (csv: nodes.csv, edges.csv, meta.json); its ETag"
+                         " names this graph version's export with these parameters")},
+         summary="The graph as a file for Gephi, networkx or pandas, with every analysis as node attributes")
+    async def export(self, state: State, graph: GraphPath, format: ExportFormat = "gexf", layers: Layers = None,
+                     since: Since = None, until: Until = None, seed: Seed = DEFAULT.seed, engine: EngineQ = None,
+                     resolution: Resolution = DEFAULT.resolution, null_samples: NullSamples = DEFAULT.null_samples,
+                     tau: Tau = DEFAULT.tau, min_repeats: MinRepeats = DEFAULT.min_repeats,
+                     if_none_match: IfNoneMatch = None) -> Response:
+        """One node per account (community, castle flag, pods, role, gatekeeper and
+        trusted-voice scores, role metrics), one edge per (source, target, kind) with the
+        count and the first and last time. GEXF is dynamic (each edge's spell from its
+        first to its last interaction: Gephi's timeline replays it) and coloured by
+        community. Computed by a worker like any answer (202 and the job when it takes
+        longer than the wait)."""
+        p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine, resolution=resolution,
+                        null_samples=null_samples, tau=tau, min_repeats=min_repeats)
+        kind = EXPORTS.get(format)
+        if kind is None:
+            raise InvalidInput([FieldError("format", f"one of {', '.join(EXPORTS)}; got {format[:64]!r}")])
+        name = f"{graph}.{kind.extension}"
+        disposition = (f'attachment; filename="{re.sub(r"[^A-Za-z0-9._-]", "_", name)}";'
+                       f" filename*=UTF-8''{quote(name, safe='')}")
+        return await respond(state.analyses, graph, p, "export", {"format": format}, if_none_match,
+                             media_type=kind.media_type, headers={"Content-Disposition": disposition})
 
     @get("/accounts/{account:str}/diversity", operation_id="accountDiversity",
          responses=_responses(DiversityAnswer, {404: _NO_ACCOUNT}),
