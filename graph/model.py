@@ -147,6 +147,13 @@ class IngestResult(msgspec.Struct, frozen=True, kw_only=True):
     duplicates: int
 
 
+class Deleted(msgspec.Struct, frozen=True, kw_only=True):
+    #: interactions removed
+    deleted: int
+    #: ids asked for that the graph did not hold (already deleted, or never stored)
+    missing: list[str]
+
+
 class AccountDetail(msgspec.Struct, frozen=True, kw_only=True):
     """An account with its interaction counts per kind, split by direction."""
 

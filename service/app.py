@@ -35,6 +35,7 @@ from service.settings import Settings
 log = logging.getLogger("castlegate.http")
 
 ROUTES = [health.health, health.ready, graphs.GraphController, interactions.add_interactions, interactions.import_file,
+          interactions.delete_interactions, interactions.delete_interaction,
           analysis.AnalysisController, analysis.start_analysis, analysis.list_analyses, analysis.get_analysis,
           analysis.get_analysis_result, analysis.cancel_analysis, audits.AuditController, keys.KeyController]
 

@@ -51,6 +51,16 @@ class GraphCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     description: Annotated[str, msgspec.Meta(max_length=2000)] = ""
 
 
+#: ids one deletion request may name
+MAX_DELETE_IDS = 10_000
+
+
+class InteractionDeletion(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The interactions to delete, by id."""
+
+    ids: Annotated[list[Id], msgspec.Meta(min_length=1, max_length=MAX_DELETE_IDS)]
+
+
 class Written(msgspec.Struct, frozen=True):
     written: int
 

@@ -85,6 +85,7 @@ from graph.errors import AccountNotFound, GraphExists, GraphNotFound, IngestConf
 from graph.model import (
     Account,
     AccountDetail,
+    Deleted,
     GraphInfo,
     IngestResult,
     Interaction,
@@ -416,6 +417,27 @@ class Neo4jStore(Neo4jAudits, Neo4jKeys):
             self._uids.clear()
         self._uids[graph] = uid
 
+    def delete_interactions(self, graph: str, ids: Sequence[str]) -> Deleted:
+        ids = list(dict.fromkeys(ids))
+
+        def tx(t: neo4j.ManagedTransaction) -> list:
+            g = _lock_graph(t, graph)
+            uid = g["uid"]
+            gone = t.run(_DELETE, keys=[f"{uid}:{i}" for i in ids]).single()["gone"]
+            if not gone:
+                return gone
+            t.run("MATCH (g:Graph {id: $id}) SET g.revision = g.revision + 1, "
+                  + ", ".join(f"g.n_{k} = g.n_{k} - $n.{k}" for k in _KINDS), id=graph,
+                  n={k: sum(1 for _, kind, _ in gone if kind == k) for k in _KINDS}).consume()
+            if min(at for *_, at in gone) <= g["first_ms"] or max(at for *_, at in gone) >= g["last_ms"]:
+                # an end of the time range went: read it again (a scan, only then)
+                t.run(_TIME_RANGE, id=graph, uid=uid).consume()
+            return gone
+
+        gone = self._write(tx)
+        found = {i for i, *_ in gone}
+        return Deleted(deleted=len(gone), missing=[i for i in ids if i not in found])
+
     # reads
     def find_accounts(self, graph: str, q: str = "", *, after: str | None = None,
                       limit: int = 100) -> list[Account]:
@@ -651,6 +673,23 @@ _STORED = (
     )
     + " UNION ALL RETURN null AS sid, null AS digest }"
     " RETURN g.uid AS uid, collect(CASE WHEN sid IS NOT NULL THEN [sid, digest] END) AS stored"
+)
+
+# Each kind's relationships by key (an index per type: a match without the type would
+# scan them all), deleted, with what the counters need.
+_DELETE = (
+    "CALL () { "
+    + " UNION ALL ".join(
+        f"UNWIND $keys AS k MATCH ()-[r:{rt} {{key: k}}]->() WITH r, r.id AS id, r.at AS at DELETE r"
+        f" RETURN id, '{k.value}' AS kind, at"
+        for k, rt in REL_TYPES.items()
+    )
+    + " } RETURN collect([id, kind, at]) AS gone"
+)
+_TIME_RANGE = (
+    "MATCH (g:Graph {id: $id}) CALL () { MATCH (:Account {graph_uid: $uid})-[r:"
+    + "|".join(REL_TYPES.values())
+    + "]->() RETURN min(r.at) AS first, max(r.at) AS last } SET g.first_ms = first, g.last_ms = last"
 )
 
 # The id prefix is a range of the account key's index (the key is "<graph uid>:<id>", so

@@ -15,7 +15,7 @@ import numpy as np
 
 from graph.audits.model import Audit, AuditRun, Delivery, DeliveryAttempt
 from graph.keys import ApiKey
-from graph.model import AccountDetail, Account, GraphInfo, IngestResult, Interaction, Kind
+from graph.model import AccountDetail, Account, Deleted, GraphInfo, IngestResult, Interaction, Kind
 
 #: ``(id, kind, source, target, at_ms, object)``: one interaction, as analyses read it
 EventRow = tuple[str, str, str, str, int, "str | None"]
@@ -93,6 +93,12 @@ class GraphStore(Protocol):
         """Stores the batch atomically and idempotently: an id already stored with the same
         content counts as a duplicate; with different content the whole batch is refused
         with ``IngestConflict``. Accounts named but unknown are created."""
+
+    def delete_interactions(self, graph: str, ids: Sequence[str]) -> Deleted:
+        """Removes the interactions with these ids, in one transaction: the counts, first
+        and last time and the version move with them (accounts stay). Ids the graph does
+        not hold are listed in ``missing``. Raises ``GraphNotFound``."""
+        ...
 
     # reads
     def find_accounts(self, graph: str, q: str = "", *, after: str | None = None,

@@ -19,6 +19,7 @@ import os
 import sqlite3
 import threading
 import time
+from collections import Counter
 from contextlib import contextmanager
 from operator import itemgetter
 from pathlib import Path
@@ -30,6 +31,7 @@ from graph.errors import AccountNotFound, GraphExists, GraphNotFound, StoreUnava
 from graph.model import (
     Account,
     AccountDetail,
+    Deleted,
     GraphInfo,
     IngestResult,
     Interaction,
@@ -400,6 +402,30 @@ class SqliteStore(SqliteAudits, SqliteKeys):
                 ),
             )
         return IngestResult(accepted=len(new), duplicates=duplicates)
+
+    def delete_interactions(self, graph: str, ids: Sequence[str]) -> Deleted:
+        ids = list(dict.fromkeys(ids))
+        with self._write() as db:
+            _require_graph(db, graph)
+            gone: list[tuple[str, str, int]] = []
+            for i in range(0, len(ids), _CHUNK):
+                chunk = ids[i : i + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                gone += db.execute(f"SELECT id, kind, at_ms FROM interactions WHERE graph = ? AND id IN ({marks})",
+                                   (graph, *chunk)).fetchall()
+                db.execute(f"DELETE FROM interactions WHERE graph = ? AND id IN ({marks})", (graph, *chunk))
+            if gone:
+                per_kind = Counter(k for _, k, _ in gone)
+                db.execute("UPDATE graphs SET revision = revision + 1, "
+                           + ", ".join(f"n_{k} = n_{k} - ?" for k in _KINDS) + " WHERE id = ?",
+                           (*(per_kind.get(k, 0) for k in _KINDS), graph))
+                first, last = db.execute("SELECT first_ms, last_ms FROM graphs WHERE id = ?", (graph,)).fetchone()
+                if min(at for *_, at in gone) <= first or max(at for *_, at in gone) >= last:
+                    # an end of the time range went: read it again (a scan, only then)
+                    db.execute("UPDATE graphs SET (first_ms, last_ms) = (SELECT min(at_ms), max(at_ms)"
+                               " FROM interactions WHERE graph = ?) WHERE id = ?", (graph, graph))
+        found = {i for i, *_ in gone}
+        return Deleted(deleted=len(gone), missing=[i for i in ids if i not in found])
 
     # reads
     def find_accounts(self, graph: str, q: str = "", *, after: str | None = None,

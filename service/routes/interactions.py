@@ -10,21 +10,25 @@ from typing import Annotated, Iterator
 
 import anyio
 from anyio import from_thread, to_thread
-from litestar import Request, Response, post
+from litestar import Request, Response, delete, post
+from litestar.di import NamedDependency
+from litestar.status_codes import HTTP_204_NO_CONTENT
 from litestar.exceptions import HTTPException
-from litestar.params import QueryParameter
+from litestar.params import PathParameter, QueryParameter
 
-from graph.errors import FieldError, IngestConflict, InvalidInput
+from graph.errors import FieldError, IngestConflict, InvalidInput, NotFound
 from graph.ingest.formats import CHUNK, FORMATS, ReadLimits, read_records
 from graph.ingest.validate import LimitExceeded, decode_interactions
-from graph.model import IngestResult
+from graph.model import MAX_ID_LENGTH, Deleted, IngestResult
 from graph.usecases.group_commit import Busy, GroupCommitter, Limits
 from graph.usecases.ingest import DEFAULT_BATCH, ImportReport, ImportStopped, import_records
 from service.deps import Store
 from service.errors import problem
-from service.openapi import InteractionsOperation, problems
+from service.openapi import InteractionsOperation, json_body, problems
 from service.routes.graphs import GraphPath
-from service.wire import JSON_OR_NDJSON, ImportResult, body_kind
+from service.wire import JSON_OR_NDJSON, ImportResult, InteractionDeletion, body_kind
+
+InteractionPath = Annotated[str, PathParameter(description="interaction id", max_length=MAX_ID_LENGTH)]
 
 log = logging.getLogger("castlegate.imports")
 
@@ -108,6 +112,37 @@ async def add_interactions(request: Request, store: Store, graph: GraphPath) -> 
                            " written; retry after Retry-After seconds", request=request, kind="ingest-busy",
                            headers={"Retry-After": "1"})
         return await answer  # in a transaction now: its outcome, bounded by the store's own timeouts
+
+
+@post(
+    "/v1/graphs/{graph:str}/interactions/deletions",
+    operation_id="deleteInteractions",
+    tags=["ingest"],
+    status_code=200,
+    **json_body(InteractionDeletion),
+    responses=problems({422: "ids missing, empty, more than 10,000, or one not an id"}),
+    summary="Delete interactions by id (at most 10,000 per request, one transaction)",
+    sync_to_thread=True,
+)
+def delete_interactions(store: Store, graph: GraphPath, payload: NamedDependency[InteractionDeletion]) -> Deleted:
+    """``{"ids": [...]}``. The graph's counts, time range and version move with them, so
+    every analysis asked afterwards is of the graph without them; accounts stay. Ids the
+    graph does not hold are listed in ``missing`` (deleting again is harmless)."""
+    return store.delete_interactions(graph, payload.ids)
+
+
+@delete(
+    "/v1/graphs/{graph:str}/interactions/{interaction:str}",
+    operation_id="deleteInteraction",
+    tags=["ingest"],
+    status_code=HTTP_204_NO_CONTENT,
+    responses=problems({404: "the graph holds no interaction with this id"}),
+    summary="Delete one interaction by id",
+    sync_to_thread=True,
+)
+def delete_interaction(store: Store, graph: GraphPath, interaction: InteractionPath) -> None:
+    if store.delete_interactions(graph, [interaction]).missing:
+        raise NotFound("interaction", interaction)
 
 
 # ---------------------------------------------------------------- group commit

@@ -57,7 +57,8 @@ def operations(svc):
 
 def fill(path: str, ids: dict, graph: str) -> str:
     values = {"graph": graph, "account": "north-00", "audit": ids["audit"], "run": ids["run"], "job": ids["job"],
-              "key": "0000000000000000", "community": "0"}
+              "key": "0000000000000000", "community": "0",
+              "interaction": "i-0"}
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
 
 

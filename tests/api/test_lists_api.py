@@ -86,3 +86,50 @@ def test_audits_and_deliveries_page(demo_api):
         for bad in ("x", "12", ".abc", "-1.abc"):
             r = c.get(base, params={"after": bad})
             assert r.status_code == 422 and r.json()["errors"][0]["field"] == "after", bad
+
+
+def analysed(c, path: str, **params) -> dict:
+    r = c.get(path, params=params)
+    if r.status_code == 202:
+        deadline = time.monotonic() + 120
+        while c.get(r.headers["location"]).json()["status"] in ("queued", "running"):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        r = c.get(path, params=params)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_deleting_interactions_changes_the_graph_and_its_answers(demo_api):
+    from graph.demo import demo_network
+
+    svc, graph = demo_api
+    _, interactions = demo_network(seed=7)  # what `castlegate demo` loaded
+    pod_reposts = [i.id for i in interactions if i.kind == "repost" and i.source.startswith("pod-")]
+    reply = next(i.id for i in interactions if i.kind == "reply")
+    with svc.client() as c:
+        before = c.get(f"/v1/graphs/{graph}").json()
+        assert len(analysed(c, f"/v1/graphs/{graph}/pods")["items"]) == 1
+        r = c.post(f"/v1/graphs/{graph}/interactions/deletions", json={"ids": pod_reposts + ["never-sent"]})
+        assert r.status_code == 200, r.text
+        assert r.json() == {"deleted": len(pod_reposts), "missing": ["never-sent"]}
+        after = c.get(f"/v1/graphs/{graph}").json()
+        assert after["interactions"]["repost"] == before["interactions"]["repost"] - len(pod_reposts)
+        assert after["version"] != before["version"] and after["accounts"] == before["accounts"]
+        # the next answer is of the graph without them: the pod is gone
+        pods = analysed(c, f"/v1/graphs/{graph}/pods")
+        assert pods["items"] == [] and pods["manifest"]["graph_version"] == after["version"]
+        assert c.delete(f"/v1/graphs/{graph}/interactions/{reply}").status_code == 204
+        r = c.delete(f"/v1/graphs/{graph}/interactions/{reply}")
+        assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json")
+        assert c.get(f"/v1/graphs/{graph}").json()["interactions"]["reply"] == before["interactions"]["reply"] - 1
+        # bad bodies: nothing deleted, the field named
+        for body in ({"ids": []}, {"ids": ["x"] * 10_001}, {"ids": [""]}, {"ids": ["a"], "also": 1}, {}):
+            r = c.post(f"/v1/graphs/{graph}/interactions/deletions", json=body)
+            assert r.status_code in (400, 422), (body, r.text)
+            assert r.json()["errors"][0]["field"] in ("ids", "ids[0]", "also", "body"), r.text
+        assert c.get(f"/v1/graphs/{graph}").json()["version"] != before["version"]
+        token = c.post("/v1/keys", json={"name": "reader", "scopes": ["read"], "graphs": [graph]}).json()["token"]
+    with svc.client(headers={"Authorization": f"Bearer {token}"}) as c:
+        r = c.post(f"/v1/graphs/{graph}/interactions/deletions", json={"ids": [reply]})
+        assert r.status_code == 403, r.text

@@ -243,3 +243,34 @@ def test_accounts_found_by_id_or_handle_prefix(store, graph_id):
     assert [a.handle for a in store.find_accounts(graph_id, "north-01")] == ["@Nora"]
     with pytest.raises(GraphNotFound):
         store.find_accounts(graph_id + "-missing", "a")
+
+
+def test_deleted_interactions_are_gone_with_their_counts_time_range_and_version(store, graph_id):
+    store.create_graph(graph_id)
+    store.add_interactions(graph_id, [
+        it(0, Kind.REPOST, "d", "a", object="post-9"), it(1, Kind.REPLY, "a", "b"), it(2, Kind.REPLY, "b", "a"),
+        it(3, Kind.QUOTE, "c", "a"), it(7, Kind.FOLLOW, "a", "d"),
+    ])
+    before = store.get_graph(graph_id)
+    out = store.delete_interactions(graph_id, ["i2", "i3", "i2", "nope"])
+    assert (out.deleted, out.missing) == (2, ["nope"])
+    info = store.get_graph(graph_id)
+    assert info.interactions == {"reply": 1, "quote": 0, "mention": 0, "repost": 1, "like": 0, "follow": 1}
+    assert info.version != before.version and info.accounts == 4  # accounts stay
+    assert (info.first_at, info.last_at) == (T0, T0 + timedelta(minutes=7))
+    assert sorted(i.id for i in store.iter_interactions(graph_id)) == ["i0", "i1", "i7"]
+    # the ends of the time range go with the interactions that made them
+    assert store.delete_interactions(graph_id, ["i0", "i7"]).deleted == 2
+    info = store.get_graph(graph_id)
+    assert (info.first_at, info.last_at) == (T0 + timedelta(minutes=1),) * 2
+    # nothing to delete: nothing changes, not even the version
+    assert store.delete_interactions(graph_id, ["i0"]).missing == ["i0"]
+    assert store.get_graph(graph_id).version == info.version
+    # a deleted id may be sent again, with any content
+    assert store.add_interactions(graph_id, [it(3, Kind.MENTION, "x", "y")]).accepted == 1
+    assert store.get_graph(graph_id).interactions["mention"] == 1
+    store.delete_interactions(graph_id, ["i1", "i3"])
+    info = store.get_graph(graph_id)
+    assert sum(info.interactions.values()) == 0 and info.first_at is None and info.last_at is None
+    with pytest.raises(GraphNotFound):
+        store.delete_interactions(graph_id + "-missing", ["i1"])
