@@ -22,7 +22,7 @@ UV := $(VENV)/bin/uv
 UV_COMPILE := $(UV) pip compile --quiet --generate-hashes --python-version 3.11 \
 	--python-platform x86_64-unknown-linux-gnu --custom-compile-command "make lock"
 
-.PHONY: install lock run test redis-server neo4j-install gephi-toolkit openapi bench clean
+.PHONY: install lock run test redis-server chromium neo4j-install gephi-toolkit openapi bench clean
 
 install: $(VENV)/.installed
 
@@ -50,21 +50,30 @@ run: install
 	$(CG) demo
 	$(CG) serve --port $(PORT)
 
-# the tests need Debian's redis-server (the job queue's broker); installed with apt when missing
-redis-server:
-	@command -v redis-server >/dev/null 2>&1 || { \
-	  echo "redis-server not found: installing Debian's redis-server (apt-get update; apt-get install)"; \
+# $(call apt-install,COMMAND,PACKAGE): Debian's PACKAGE, installed with apt when COMMAND is
+# missing (root, or password-less sudo); a clear message when it cannot be
+apt-install = command -v $(1) >/dev/null 2>&1 || { \
+	  echo "$(1) not found: installing Debian's $(2) (apt-get update; apt-get install)"; \
 	  if [ "$$(id -u)" = 0 ]; then sudo=; elif sudo -n true 2>/dev/null; then sudo="sudo -n"; \
-	  else echo "make: cannot install redis-server: not root and no password-less sudo;" \
-	    "install it (Debian: apt-get install redis-server) and run again" >&2; exit 1; fi; \
+	  else echo "make: cannot install $(2): not root and no password-less sudo;" \
+	    "install it (Debian: apt-get install $(2)) and run again" >&2; exit 1; fi; \
 	  if ! command -v apt-get >/dev/null 2>&1; then \
-	    echo "make: cannot install redis-server: no apt-get here; install redis-server and run again" >&2; \
+	    echo "make: cannot install $(2): no apt-get here; install $(2) and run again" >&2; \
 	    exit 1; fi; \
-	  $$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server \
-	    || { echo "make: installing redis-server with apt-get failed (see above)" >&2; exit 1; }; \
-	  command -v redis-server >/dev/null 2>&1 \
-	    || { echo "make: redis-server is still not on PATH after apt-get install" >&2; exit 1; }; \
+	  $$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) \
+	    || { echo "make: installing $(2) with apt-get failed (see above)" >&2; exit 1; }; \
+	  command -v $(1) >/dev/null 2>&1 \
+	    || { echo "make: $(1) is still not on PATH after apt-get install" >&2; exit 1; }; \
 	}
+
+# the tests need Debian's redis-server (the job queue's broker)
+redis-server:
+	@$(call apt-install,redis-server,redis-server)
+
+# the map page's tests drive Debian's chromium, headless (Playwright launches it by path:
+# no browser download)
+chromium:
+	@$(call apt-install,chromium,chromium)
 
 neo4j-install: install
 	$(CG) neo4j install
@@ -77,7 +86,7 @@ gephi-toolkit:
 
 # everything: deps, the Neo4j jars, a real Neo4j, a real Redis (the suite starts Debian's
 # redis-server itself, on a free port), Gephi's toolkit, the whole suite; Neo4j is stopped after
-test: install redis-server gephi-toolkit
+test: install redis-server chromium gephi-toolkit
 	@export CASTLEGATE_NEO4J_HOME=$(TEST_NEO4J_HOME) CASTLEGATE_NEO4J_PORT=$(TEST_NEO4J_PORT); \
 	uri=$$($(CG) neo4j start) || exit 1; \
 	trap '$(CG) neo4j stop' EXIT; \
