@@ -51,6 +51,12 @@ class GraphCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     description: Annotated[str, msgspec.Meta(max_length=2000)] = ""
 
 
+class CompareRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The account attribute (``Account.attributes``) to compare the communities with."""
+
+    attribute: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+
+
 #: ids one deletion request may name
 MAX_DELETE_IDS = 10_000
 

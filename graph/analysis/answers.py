@@ -27,9 +27,11 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping
 
 import msgspec
+import numpy as np
 
 from graph.analysis.castles import CastleCommunity
 from graph.analysis.communities import Community
+from graph.analysis.compare import community_stability, label_agreement
 from graph.analysis.diversity import DiversityResult, diversity
 from graph.analysis.events import Event
 from graph.analysis.gatekeepers import Gatekeeper
@@ -42,17 +44,17 @@ from graph.analysis.roles import AccountRoles, roles_of
 from graph.analysis.stages import EVENTS, GRAPH, STAGES, Inputs
 from graph.analysis.trusted import TrustedVoice
 from graph.errors import AccountNotFound, FieldError, InvalidInput, NotFound
-from graph.export import FORMATS as EXPORTS
-from graph.export import NEEDS as EXPORT_NEEDS
 
 __all__ = [
-    "CommunitiesAnswer", "MembersAnswer", "MapAnswer", "RolesAnswer", "GatekeepersAnswer", "TrustedAnswer", "CastlesAnswer",
+    "CommunitiesAnswer", "MembersAnswer", "MapAnswer", "StabilityAnswer", "CompareAnswer", "LABELS", "RolesAnswer", "GatekeepersAnswer", "TrustedAnswer", "CastlesAnswer",
     "PodsAnswer", "PolarizationAnswer", "DiversityAnswer", "ReachAnswer", "AnalysisAnswer",
     "Target", "TARGETS", "FOLLOWS", "FULL", "EXPORT", "DEFAULT_ANSWERS",
 ]
 
 #: a reach answer also reads follow events and claimed follower counts
 FOLLOWS = "follows"
+#: a comparison reads one attribute of every account
+LABELS = "labels"
 
 
 class CommunitiesAnswer(msgspec.Struct, frozen=True, kw_only=True):
@@ -60,6 +62,8 @@ class CommunitiesAnswer(msgspec.Struct, frozen=True, kw_only=True):
     engine: str
     resolution: float
     seed: int
+    #: "louvain" or "leiden"
+    algorithm: str
     modularity: float | None
     #: communities found (``items`` is one page of them, largest first)
     total: int
@@ -211,6 +215,54 @@ class MapAnswer(msgspec.Struct, frozen=True, kw_only=True):
     manifest: Manifest
 
 
+class CommunityStability(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    size: int
+    #: mean share of its member pairs that the other runs keep together, in [0, 1]
+    stability: float
+
+
+class StabilityAnswer(msgspec.Struct, frozen=True, kw_only=True):
+    algorithm: str
+    #: the seeds of the other runs (the answer's own seed is the manifest's)
+    seeds: list[int]
+    #: mean over communities, weighted by size
+    mean_stability: float | None
+    items: list[CommunityStability]
+    next: str | None
+    manifest: Manifest
+
+
+class LabelMix(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    size: int
+    #: members carrying the attribute
+    labelled: int
+    #: label -> members with it
+    mix: dict[str, int]
+    majority: str | None
+    #: majority's share of the labelled members; null without any
+    purity: float | None
+
+
+class CompareAnswer(msgspec.Struct, frozen=True, kw_only=True):
+    attribute: str
+    #: accounts in the partition with the attribute, and without it
+    labelled: int
+    unlabelled: int
+    #: label -> accounts in the partition with it
+    labels: dict[str, int]
+    #: share of labelled accounts whose community's majority label is theirs
+    purity: float | None
+    #: normalised mutual information and adjusted Rand index, communities vs labels
+    nmi: float | None
+    ari: float | None
+    #: per community (largest first): its label mix
+    items: list[LabelMix]
+    next: str | None
+    manifest: Manifest
+
+
 class AnalysisAnswer(msgspec.Struct, frozen=True, kw_only=True):
     """What a full analysis job leaves behind: the stages it holds, and the manifest."""
 
@@ -359,12 +411,41 @@ def _reach(x: Inputs, args: dict) -> dict:
     return msgspec.to_builtins(result)
 
 
+def _stability(x: Inputs, args: dict) -> dict:
+    part = x.results["communities"]
+    src, dst, w = x.g.undirected(x.layers)
+    active = np.unique(np.concatenate([src, dst]))
+    local = np.full(x.g.n, -1, dtype=np.int64)
+    local[active] = np.arange(len(active))
+    find = x.engine.leiden if part.algorithm == "leiden" else x.engine.louvain
+    seeds = [(x.params.seed + i) % 2**31 for i in range(1, args["runs"] + 1)]
+
+    def rerun(seed: int) -> np.ndarray:
+        out = np.full(x.g.n, -1, dtype=np.int64)
+        out[active] = find(len(active), local[src], local[dst], w, resolution=part.resolution, seed=seed)
+        return out
+
+    stable = community_stability(part.membership, rerun, seeds)
+    rows = [{"id": c.id, "size": c.size, "stability": stable[c.id]} for c in part.communities]
+    total = sum(r["size"] for r in rows)
+    out = {"algorithm": part.algorithm, "seeds": seeds,
+           "mean_stability": sum(r["size"] * r["stability"] for r in rows) / total if total else None,
+           "communities": rows}
+    return _paged(out, "communities", args)
+
+
+def _compare(x: Inputs, args: dict) -> dict:
+    part = x.results["communities"]
+    labels = x.labels or {}
+    out = label_agreement(part.membership, [labels.get(a) for a in x.g.nodes])
+    out["attribute"] = args["attribute"]
+    by_id = {c["id"]: c for c in out.pop("communities")}
+    out["communities"] = [by_id[c.id] for c in part.communities]  # largest first, as /communities lists them
+    return _paged(out, "communities", args)
+
+
 def _map(x: Inputs, args: dict) -> dict:
     return network_map(x, level=args["level"], community=args["community"])
-
-
-def _export(x: Inputs, args: dict, manifest: dict) -> Iterator[bytes]:
-    return EXPORTS[args["format"]].write(x, manifest)
 
 
 def _whole(stage: str) -> Callable[[Inputs, dict], dict]:
@@ -377,8 +458,12 @@ _PAGE = {"limit": 20, "after": None}
 
 #: the name every full analysis job is filed under
 FULL = "analysis"
-#: the graph as a file (``graph.export``), with every analysis as node attributes
+#: the graph as a file (``graph.export``), with every analysis as node attributes; its
+#: target is added to ``TARGETS`` by ``graph.usecases.analyse`` (graph.export builds on
+#: this package, not the other way round)
 EXPORT = "export"
+#: what the map marks: the stages every export reads too
+MAP_NEEDS = ("communities", "roles", "gatekeepers", "trusted", "castles", "pods")
 
 TARGETS: dict[str, Target] = {t.name: t for t in (
     Target("communities", ("communities",), _NONE, CommunitiesAnswer, _communities,
@@ -396,8 +481,11 @@ TARGETS: dict[str, Target] = {t.name: t for t in (
     Target("reach", ("communities", "castles", "pods"), frozenset({EVENTS, FOLLOWS}), ReachAnswer, _reach,
            {"accounts": (), "objects": ()}),
     Target(FULL, tuple(STAGES), _NONE, AnalysisAnswer, lambda x, args: {"stages": list(STAGES)}),
-    Target("map", EXPORT_NEEDS, frozenset({GRAPH}), MapAnswer, _map, {"level": "auto", "community": None}),
-    Target(EXPORT, EXPORT_NEEDS, frozenset({GRAPH}), bytes, lambda x, args: {}, {"format": "gexf"}, _export),
+    Target("stability", ("communities",), frozenset({GRAPH}), StabilityAnswer, _stability,
+           {"runs": 5, "limit": 100, "after": None}),
+    Target("compare", ("communities",), frozenset({GRAPH, LABELS}), CompareAnswer, _compare,
+           {"attribute": None, "limit": 100, "after": None}),
+    Target("map", MAP_NEEDS, frozenset({GRAPH}), MapAnswer, _map, {"level": "auto", "community": None}),
 )}
 
 #: what a full analysis also renders, so that the usual questions after it are cache hits

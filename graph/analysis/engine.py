@@ -37,6 +37,12 @@ class Engine(Protocol):
         """Louvain (Blondel et al. 2008) on the undirected weighted graph: community id per
         node, ids 0..k-1 numbered by decreasing community size."""
 
+    def leiden(self, n: int, src: np.ndarray, dst: np.ndarray, w: np.ndarray,
+               resolution: float = 1.0, seed: int = 0) -> np.ndarray:
+        """Leiden (Traag et al. 2019) on modularity, as ``louvain`` numbers it: every
+        community connected. Only engines that implement it (``AnalysisParams`` refuses
+        the others)."""
+
     def modularity(self, n: int, src: np.ndarray, dst: np.ndarray, w: np.ndarray,
                    membership: np.ndarray, resolution: float = 1.0) -> float:
         """Newman modularity Q of ``membership`` on the undirected weighted graph."""

@@ -20,7 +20,7 @@ import numpy as np
 
 from graph.analysis.stages import Inputs
 from graph.errors import FieldError, InvalidInput
-from graph.export.attributes import community_color
+from graph.analysis.palette import community_color
 
 __all__ = ["network_map", "MAX_NODES", "MAX_EDGES", "LEVELS"]
 

@@ -12,7 +12,10 @@ from graph.analysis.engine import ENGINES
 from graph.errors import FieldError, InvalidInput
 from graph.model import Kind
 
-__all__ = ["AnalysisParams", "DEFAULT_LAYERS"]
+__all__ = ["AnalysisParams", "DEFAULT_LAYERS", "ALGORITHMS"]
+
+#: community detection algorithms
+ALGORITHMS = ("louvain", "leiden")
 
 #: Communities and roles are found on every interaction layer but "follow": following is
 #: listening, not interacting, and a follow graph is often larger than all the rest.
@@ -38,6 +41,9 @@ class AnalysisParams(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     seed: Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)] = 0
     engine: Annotated[str, _doc(enum=list(ENGINES))] = "fast"
     resolution: Annotated[float, msgspec.Meta(gt=0, le=100)] = 1.0
+    #: how communities are found: Louvain (Blondel et al. 2008) or Leiden (Traag et al.
+    #: 2019: every community is guaranteed connected; fast engine only)
+    algorithm: Annotated[str, _doc(enum=list(ALGORITHMS))] = "louvain"
     #: draws of the degree-preserving null model behind the castle closure z-scores and
     #: polarization's modularity z-score (and permutations behind the currency z-scores);
     #: each z comes with its standard error, which more draws shrink
@@ -53,6 +59,11 @@ class AnalysisParams(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
             errors.append(FieldError("layers", f"choose from {', '.join(sorted(_KINDS))}; got {list(self.layers)}"))
         if self.engine not in ENGINES:
             errors.append(FieldError("engine", f"one of {', '.join(ENGINES)}; got {self.engine!r}"))
+        if self.algorithm not in ALGORITHMS:
+            errors.append(FieldError("algorithm", f"one of {', '.join(ALGORITHMS)}; got {self.algorithm!r}"))
+        elif self.algorithm == "leiden" and self.engine == "reference":
+            errors.append(FieldError("algorithm", "leiden runs on the fast engine (igraph): networkx has no"
+                                                  " implementation of its own"))
         if self.since is not None and self.until is not None and self.since >= self.until:
             errors.append(FieldError("until", "must be later than since"))
         for name in ("since", "until"):

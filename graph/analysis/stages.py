@@ -49,7 +49,7 @@ EVENTS = "events"
 #: parameters that change which interactions are read at all
 _WINDOW = ("since", "until")
 #: parameters the partition depends on
-_PARTITION = ("layers", "seed", "engine", "resolution") + _WINDOW
+_PARTITION = ("layers", "seed", "engine", "resolution", "algorithm") + _WINDOW
 
 
 @dataclass
@@ -66,6 +66,8 @@ class Inputs:
     #: follow events and claimed follower counts (only reach reads them)
     follows: list[Event] | None = None
     followers: dict[str, int] | None = None
+    #: account id -> its value of the attribute a comparison asks about
+    labels: dict[str, str] | None = None
 
     @property
     def engine(self) -> Engine:
@@ -99,7 +101,8 @@ class Stage:
 
 def _communities(x: Inputs) -> CommunitiesResult:
     p = x.params
-    return communities(x.g, x.layers, engine=x.engine, resolution=p.resolution, seed=p.seed)
+    return communities(x.g, x.layers, engine=x.engine, resolution=p.resolution, seed=p.seed,
+                       algorithm=p.algorithm)
 
 
 def _roles(x: Inputs) -> RolesTable:

@@ -27,6 +27,7 @@ from typing import Any, Iterator, Mapping
 import numpy as np
 
 from graph.analysis.brokerage import BROKERAGE_ROLES
+from graph.analysis.palette import community_color  # noqa: F401 (the exports' colours)
 from graph.analysis.stages import Inputs
 
 __all__ = [
@@ -240,28 +241,6 @@ def seconds(ms: int) -> str:
     sign = "-" if ms < 0 else ""
     s, rest = divmod(abs(int(ms)), 1000)
     return f"{sign}{s}" if not rest else f"{sign}{s}.{rest:03d}".rstrip("0")
-
-
-# Kelly's colours of maximum contrast (Kelly 1965), white and black left out: distinct on
-# a white and on a dark Gephi canvas alike; community c gets entry c modulo their number
-_PALETTE = (
-    (0xF3, 0xC3, 0x00), (0x87, 0x56, 0x92), (0xF3, 0x84, 0x00), (0xA1, 0xCA, 0xF1),
-    (0xBE, 0x00, 0x32), (0xC2, 0xB2, 0x80), (0x84, 0x84, 0x82), (0x00, 0x88, 0x56),
-    (0xE6, 0x8F, 0xAC), (0x00, 0x67, 0xA5), (0xF9, 0x93, 0x79), (0x60, 0x4E, 0x97),
-    (0xF6, 0xA6, 0x00), (0xB3, 0x44, 0x6C), (0xDC, 0xD3, 0x00), (0x88, 0x2D, 0x17),
-    (0x8D, 0xB6, 0x00), (0x65, 0x45, 0x22), (0xE2, 0x58, 0x22), (0x2B, 0x3D, 0x26),
-)
-_OUTSIDE = (0xCC, 0xCC, 0xCC)
-
-
-def community_color(community: int) -> tuple[int, int, int]:
-    """The colour of a community in every export: the same id, the same colour; light
-    grey for accounts outside the partition (-1).
-
-    >>> community_color(0), community_color(20), community_color(-1)
-    ((243, 195, 0), (243, 195, 0), (204, 204, 204))
-    """
-    return _OUTSIDE if community < 0 else _PALETTE[community % len(_PALETTE)]
 
 
 def meta_items(meta: Mapping[str, Any] | None) -> list[tuple[str, str]]:

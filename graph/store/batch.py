@@ -1,11 +1,13 @@
 """What both adapters do to a batch before and after asking their database: de-duplicate
-within the batch, fingerprint, and sum up what the batch adds to the graph's counters."""
+within the batch, fingerprint, and sum up what the batch adds to the graph's counters; and
+what both do to what they read back (account labels)."""
 
 from __future__ import annotations
 
+import json
 import secrets
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 
 from graph.errors import IngestConflict
 from graph.model import Interaction, Kind, epoch_ms
@@ -137,3 +139,15 @@ def settle(prepared: Sequence[PreparedBatch | IngestConflict], stored: Mapping[s
         new.extend(fresh)
         outcomes.append((len(fresh), b.duplicates_within + len(b.items) - len(fresh)))
     return SettledGroup(new, written, outcomes)
+
+
+def labels(rows: Iterable[tuple[str, str]], attribute: str) -> dict[str, str]:
+    """(account id, attributes as JSON text) rows -> account id -> its ``attribute``.
+    Attributes are JSON text in both stores: parsed here rather than with a JSON path
+    built from the caller's attribute name."""
+    out = {}
+    for account, text in rows:
+        value = json.loads(text).get(attribute)
+        if value is not None:
+            out[account] = str(value)
+    return out

@@ -439,6 +439,15 @@ class Neo4jStore(Neo4jAudits, Neo4jKeys):
         return Deleted(deleted=len(gone), missing=[i for i in ids if i not in found])
 
     # reads
+    def account_labels(self, graph: str, attribute: str) -> dict[str, str]:
+        def tx(t: neo4j.ManagedTransaction) -> list:
+            uid = _graph_node(t, graph)["uid"]
+            return [(r["id"], r["attributes"]) for r in t.run(
+                "MATCH (a:Account {graph_uid: $uid}) WHERE a.attributes IS NOT NULL"
+                " RETURN a.id AS id, a.attributes AS attributes", uid=uid)]
+
+        return _batch.labels(self._read(tx), attribute)
+
     def find_accounts(self, graph: str, q: str = "", *, after: str | None = None,
                       limit: int = 100) -> list[Account]:
         def tx(t: neo4j.ManagedTransaction) -> list:

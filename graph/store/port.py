@@ -101,6 +101,11 @@ class GraphStore(Protocol):
         ...
 
     # reads
+    def account_labels(self, graph: str, attribute: str) -> dict[str, str]:
+        """Account id -> its value of ``attribute`` (from ``Account.attributes``), for the
+        accounts that have one. Raises ``GraphNotFound``."""
+        ...
+
     def find_accounts(self, graph: str, q: str = "", *, after: str | None = None,
                       limit: int = 100) -> list[Account]:
         """Accounts whose id starts with ``q``, or whose handle does (ignoring case and a

@@ -428,6 +428,13 @@ class SqliteStore(SqliteAudits, SqliteKeys):
         return Deleted(deleted=len(gone), missing=[i for i in ids if i not in found])
 
     # reads
+    def account_labels(self, graph: str, attribute: str) -> dict[str, str]:
+        with self._db() as db:
+            _require_graph(db, graph)
+            rows = db.execute("SELECT id, attributes FROM accounts WHERE graph = ? AND attributes IS NOT NULL",
+                              (graph,)).fetchall()
+        return _batch.labels(rows, attribute)
+
     def find_accounts(self, graph: str, q: str = "", *, after: str | None = None,
                       limit: int = 100) -> list[Account]:
         handle = q.lower().removeprefix("@")

@@ -26,7 +26,7 @@ from typing import Any, Callable, Mapping, Protocol
 
 import msgspec
 
-from graph.analysis.answers import DEFAULT_ANSWERS, FOLLOWS, FULL, TARGETS
+from graph.analysis.answers import DEFAULT_ANSWERS, EXPORT, FOLLOWS, FULL, LABELS, TARGETS, Target
 from graph.analysis.engine import get_engine
 from graph.analysis.events import Event
 from graph.analysis.graph import LayerGraph
@@ -34,6 +34,8 @@ from graph.analysis.manifest import Manifest, library_versions
 from graph.analysis.params import AnalysisParams
 from graph.analysis.stages import EVENTS, GRAPH, STAGES, Inputs, Stage, param_names, plan
 from graph.errors import FieldError, InvalidInput
+from graph.export import FORMATS as EXPORTS
+from graph.export import NEEDS as EXPORT_NEEDS
 from graph.model import Kind
 from graph.store.port import GraphStore
 
@@ -41,6 +43,16 @@ __all__ = ["produce", "answer_key", "stage_key", "Produced", "ResultCache", "Sta
 
 #: the single events the event-level stages read (coordination timing, example exchanges)
 EVENT_KINDS = (Kind.REPOST, Kind.LIKE, Kind.REPLY, Kind.QUOTE)
+
+
+def _export(x: Inputs, args: dict, manifest: dict):
+    return EXPORTS[args["format"]].write(x, manifest)
+
+
+# The exports are answers like the others (computed by a worker, filed per graph version),
+# registered here because graph.export builds on graph.analysis
+TARGETS[EXPORT] = Target(EXPORT, EXPORT_NEEDS, frozenset({GRAPH}), bytes, lambda x, args: {}, {"format": "gexf"},
+                         _export)
 
 #: ``progress(stage, fraction_done)``, called as steps start
 Progress = Callable[[str, float], None]
@@ -158,6 +170,9 @@ def produce(
         x.events = [e for e in events if e.kind != Kind.FOLLOW.value]
         x.follows = [e for e in events if e.kind == Kind.FOLLOW.value]
         x.followers = snap.followers
+    if LABELS in needs:
+        # read after the snapshot: a label that changed since is read as it is now
+        x.labels = store.account_labels(graph, args["attribute"])
     for s in stages:
         if s.name in records:
             x.results[s.name] = _decode(s, records[s.name])

@@ -24,13 +24,14 @@ from litestar.params import HeaderParameter, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_304_NOT_MODIFIED
 
 from graph.analysis.answers import (
-    DEFAULT_ANSWERS, FULL, CastlesAnswer, CommunitiesAnswer, MapAnswer, MembersAnswer, DiversityAnswer, GatekeepersAnswer,
+    DEFAULT_ANSWERS, FULL, CastlesAnswer, CommunitiesAnswer, CompareAnswer, MapAnswer, MembersAnswer,
+    StabilityAnswer, DiversityAnswer, GatekeepersAnswer,
     PodsAnswer, PolarizationAnswer, ReachAnswer, RolesAnswer, TrustedAnswer,
 )
 from graph.analysis.engine import ENGINES
 from graph.analysis.networkmap import LEVELS as MAP_LEVELS
 from graph.export import FORMATS as EXPORTS
-from graph.analysis.params import AnalysisParams
+from graph.analysis.params import ALGORITHMS, AnalysisParams
 from graph.errors import FieldError, InvalidInput
 from graph.ingest.validate import split_error
 from graph.jobs.model import Job, JobStatus
@@ -43,7 +44,7 @@ from service.held import ANSWER_CACHING, asked, matches
 from service.openapi import json_body, problems
 from service.paging import After, Limit, cut
 from service.routes.graphs import AccountPath, GraphPath
-from service.wire import JobOut, JobsPage, ReachRequest
+from service.wire import CompareRequest, JobOut, JobsPage, ReachRequest
 
 _PARAMS = {f.name: f.type for f in msgspec.inspect.type_info(AnalysisParams).fields}
 
@@ -84,6 +85,8 @@ MembersLimit = Annotated[int, QueryParameter(
                                " `/communities/{community}/members` pages through every one)")]
 PairsLimit = Annotated[int, QueryParameter(
     ge=0, le=1000, description="cut each pod's `edges` to its strongest pairs (`edges_total` counts them all)")]
+AlgorithmQ = Annotated[str | None, QueryParameter(
+    enum=list(ALGORITHMS), description="louvain (default) or leiden (every community connected; fast engine only)")]
 MapLevel = Annotated[str, QueryParameter(enum=list(MAP_LEVELS), description="auto (default), accounts or communities")]
 ExportFormat = Annotated[str, QueryParameter(enum=list(EXPORTS), description="gexf (default), graphml or csv")]
 CommunityPath = Annotated[int, PathParameter(ge=0, le=2**31 - 1, description="community id (from /communities)")]
@@ -96,7 +99,8 @@ IfNoneMatch = Annotated[str | None, HeaderParameter(
 
 #: the GET route of each answer, for links (reach is a POST: its answer is the job's result)
 _ROUTES = {
-    "communities": "communities", "members": "communities/{community}/members", "export": "export", "map": "map", "gatekeepers": "gatekeepers", "trusted-voices": "trusted-voices",
+    "communities": "communities", "members": "communities/{community}/members", "export": "export", "map": "map",
+    "stability": "communities/stability", "gatekeepers": "gatekeepers", "trusted-voices": "trusted-voices",
     "castles": "castles", "pods": "pods", "polarization": "polarization",
     "roles": "accounts/{account}/roles", "diversity": "accounts/{account}/diversity",
 }
@@ -173,7 +177,7 @@ def _accepted(job: Job) -> Response:
 
 
 #: the GET routes whose answers ``service/held.py`` may serve
-ANSWER_ROUTES = {"communities", "members", "map", "roles", "gatekeepers", "trusted", "castles", "pods", "polarization", "diversity"}
+ANSWER_ROUTES = {"communities", "members", "stability", "map", "roles", "gatekeepers", "trusted", "castles", "pods", "polarization", "diversity"}
 
 
 async def respond(analyses: Analyses, graph: str, params: AnalysisParams, target: str,
@@ -233,12 +237,14 @@ class AnalysisController(Controller):
     async def communities(self, state: State, graph: GraphPath, limit: Limit = 100, after: After = None,
                           members_limit: MembersLimit = 100, layers: Layers = None, since: Since = None,
                           until: Until = None, seed: Seed = DEFAULT.seed, engine: EngineQ = None,
-                          resolution: Resolution = DEFAULT.resolution, if_none_match: IfNoneMatch = None) -> Response:
+                          resolution: Resolution = DEFAULT.resolution,
+                          algorithm: AlgorithmQ = None, if_none_match: IfNoneMatch = None) -> Response:
         """Default layers: reply, quote, mention, repost, like. ``items`` is one page of
         communities, ``next`` the ``after`` of the next page. Each community lists its
         first ``members_limit`` members (``size`` is always the full count); its members
         page by page: ``/communities/{community}/members``."""
-        p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine, resolution=resolution)
+        p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine, resolution=resolution,
+                        algorithm=algorithm)
         return await respond(state.analyses, graph, p, "communities",
                              {"limit": limit, "after": after, "members_limit": members_limit},
                              if_none_match=if_none_match)
@@ -249,20 +255,56 @@ class AnalysisController(Controller):
     async def members(self, state: State, graph: GraphPath, community: CommunityPath, limit: Limit = 1000,
                       after: After = None, layers: Layers = None, since: Since = None, until: Until = None,
                       seed: Seed = DEFAULT.seed, engine: EngineQ = None, resolution: Resolution = DEFAULT.resolution,
+                      algorithm: AlgorithmQ = None,
                       if_none_match: IfNoneMatch = None) -> Response:
         """The community ids are those of ``/communities`` with the same parameters."""
-        p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine, resolution=resolution)
+        p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine, resolution=resolution,
+                        algorithm=algorithm)
         return await respond(state.analyses, graph, p, "members",
                              {"community": community, "limit": limit, "after": after}, if_none_match=if_none_match)
+
+    @get("/communities/stability", operation_id="communityStability", responses=_responses(StabilityAnswer),
+         summary="How often each community's members stay together when the detection runs with other seeds")
+    async def stability(self, state: State, graph: GraphPath,
+                        runs: Annotated[int, QueryParameter(ge=1, le=20, description="other seeds to run")] = 5,
+                        limit: Limit = 100, after: After = None, layers: Layers = None, since: Since = None,
+                        until: Until = None, seed: Seed = DEFAULT.seed, engine: EngineQ = None,
+                        resolution: Resolution = DEFAULT.resolution, algorithm: AlgorithmQ = None,
+                        if_none_match: IfNoneMatch = None) -> Response:
+        """The communities of ``/communities`` with the same parameters; each with the mean
+        share of its member pairs that ``runs`` runs with seeds ``seed + 1`` ... keep
+        together (1: always whole; low: an accident of one seed)."""
+        p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine, resolution=resolution,
+                        algorithm=algorithm)
+        return await respond(state.analyses, graph, p, "stability", {"runs": runs, "limit": limit, "after": after},
+                             if_none_match=if_none_match)
+
+    @post("/communities/compare", operation_id="compareCommunities", status_code=200, opt={"scope": "read"},
+          **json_body(CompareRequest),
+          responses=_responses(CompareAnswer),
+          summary="The communities against an attribute the accounts carry (e.g. party): purity, NMI, ARI, label mix")
+    async def compare(self, state: State, graph: GraphPath, payload: NamedDependency[CompareRequest],
+                      limit: Limit = 100, after: After = None, layers: Layers = None, since: Since = None,
+                      until: Until = None, seed: Seed = DEFAULT.seed, engine: EngineQ = None,
+                      resolution: Resolution = DEFAULT.resolution, algorithm: AlgorithmQ = None) -> Response:
+        """``{"attribute": "party"}``: over the accounts in the partition that carry it
+        (``POST /accounts`` with ``attributes``), how well the communities of ``/communities``
+        (same parameters) match it: purity, NMI and ARI, and each community's label mix."""
+        p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine, resolution=resolution,
+                        algorithm=algorithm)
+        return await respond(state.analyses, graph, p, "compare",
+                             {"attribute": payload.attribute, "limit": limit, "after": after})
 
     @get("/accounts/{account:str}/roles", operation_id="accountRoles",
          responses=_responses(RolesAnswer, {404: _NO_ACCOUNT}),
          summary="One account's structural roles: module z, participation, brokerage, constraint, centralities")
     async def roles(self, state: State, graph: GraphPath, account: AccountPath, layers: Layers = None,
                     since: Since = None, until: Until = None, seed: Seed = DEFAULT.seed, engine: EngineQ = None,
-                    resolution: Resolution = DEFAULT.resolution, if_none_match: IfNoneMatch = None) -> Response:
+                    resolution: Resolution = DEFAULT.resolution,
+                    algorithm: AlgorithmQ = None, if_none_match: IfNoneMatch = None) -> Response:
         """404 when the account has no interaction in the analysed layers and window."""
-        p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine, resolution=resolution)
+        p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine, resolution=resolution,
+                        algorithm=algorithm)
         return await respond(state.analyses, graph, p, "roles", {"account": account}, if_none_match=if_none_match)
 
     @get("/gatekeepers", operation_id="gatekeepers", responses=_responses(GatekeepersAnswer),
@@ -270,8 +312,10 @@ class AnalysisController(Controller):
     async def gatekeepers(self, state: State, graph: GraphPath, limit: Limit = 20, after: After = None,
                           layers: Layers = None,
                           since: Since = None, until: Until = None, seed: Seed = DEFAULT.seed, engine: EngineQ = None,
-                          resolution: Resolution = DEFAULT.resolution, if_none_match: IfNoneMatch = None) -> Response:
-        p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine, resolution=resolution)
+                          resolution: Resolution = DEFAULT.resolution,
+                          algorithm: AlgorithmQ = None, if_none_match: IfNoneMatch = None) -> Response:
+        p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine, resolution=resolution,
+                        algorithm=algorithm)
         return await respond(state.analyses, graph, p, "gatekeepers", {"limit": limit, "after": after}, if_none_match=if_none_match)
 
     @get("/trusted-voices", operation_id="trustedVoices", responses=_responses(TrustedAnswer),
@@ -279,8 +323,10 @@ class AnalysisController(Controller):
     async def trusted(self, state: State, graph: GraphPath, limit: Limit = 20, after: After = None,
                       layers: Layers = None,
                       since: Since = None, until: Until = None, seed: Seed = DEFAULT.seed, engine: EngineQ = None,
-                      resolution: Resolution = DEFAULT.resolution, if_none_match: IfNoneMatch = None) -> Response:
-        p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine, resolution=resolution)
+                      resolution: Resolution = DEFAULT.resolution,
+                      algorithm: AlgorithmQ = None, if_none_match: IfNoneMatch = None) -> Response:
+        p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine, resolution=resolution,
+                        algorithm=algorithm)
         return await respond(state.analyses, graph, p, "trusted-voices", {"limit": limit, "after": after},
                              if_none_match=if_none_match)
 
@@ -289,10 +335,11 @@ class AnalysisController(Controller):
     async def castles(self, state: State, graph: GraphPath, limit: Limit = 100, after: After = None,
                       layers: Layers = None, since: Since = None,
                       until: Until = None, seed: Seed = DEFAULT.seed, engine: EngineQ = None,
-                      resolution: Resolution = DEFAULT.resolution, null_samples: NullSamples = DEFAULT.null_samples,
+                      resolution: Resolution = DEFAULT.resolution,
+                      algorithm: AlgorithmQ = None, null_samples: NullSamples = DEFAULT.null_samples,
                       if_none_match: IfNoneMatch = None) -> Response:
         p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine,
-                        resolution=resolution, null_samples=null_samples)
+                        resolution=resolution, algorithm=algorithm, null_samples=null_samples)
         return await respond(state.analyses, graph, p, "castles", {"limit": limit, "after": after},
                              if_none_match=if_none_match)
 
@@ -301,10 +348,10 @@ class AnalysisController(Controller):
     async def pods(self, state: State, graph: GraphPath, limit: Limit = 20, after: After = None,
                    pairs_limit: PairsLimit = 100, tau: Tau = DEFAULT.tau, min_repeats: MinRepeats = DEFAULT.min_repeats,
                    layers: Layers = None, since: Since = None, until: Until = None, seed: Seed = DEFAULT.seed,
-                   engine: EngineQ = None, resolution: Resolution = DEFAULT.resolution,
+                   engine: EngineQ = None, resolution: Resolution = DEFAULT.resolution, algorithm: AlgorithmQ = None,
                    if_none_match: IfNoneMatch = None) -> Response:
         p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine,
-                        resolution=resolution, tau=tau, min_repeats=min_repeats)
+                        resolution=resolution, algorithm=algorithm, tau=tau, min_repeats=min_repeats)
         return await respond(state.analyses, graph, p, "pods",
                              {"limit": limit, "after": after, "pairs_limit": pairs_limit}, if_none_match=if_none_match)
 
@@ -312,8 +359,10 @@ class AnalysisController(Controller):
          summary="Graph-level polarization: modularity (raw and against a null model), assortativity, RWC, cross-community conversation")
     async def polarization(self, state: State, graph: GraphPath, layers: Layers = None, since: Since = None,
                            until: Until = None, seed: Seed = DEFAULT.seed, engine: EngineQ = None,
-                           resolution: Resolution = DEFAULT.resolution, if_none_match: IfNoneMatch = None) -> Response:
-        p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine, resolution=resolution)
+                           resolution: Resolution = DEFAULT.resolution,
+                           algorithm: AlgorithmQ = None, if_none_match: IfNoneMatch = None) -> Response:
+        p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine, resolution=resolution,
+                        algorithm=algorithm)
         return await respond(state.analyses, graph, p, "polarization", if_none_match=if_none_match)
 
     @get("/map", operation_id="networkMap", responses=_responses(MapAnswer),
@@ -322,7 +371,7 @@ class AnalysisController(Controller):
                   community: Annotated[int | None, QueryParameter(
                       ge=0, le=2**31 - 1, description="draw only this community's accounts (drill-down)")] = None,
                   layers: Layers = None, since: Since = None, until: Until = None, seed: Seed = DEFAULT.seed,
-                  engine: EngineQ = None, resolution: Resolution = DEFAULT.resolution,
+                  engine: EngineQ = None, resolution: Resolution = DEFAULT.resolution, algorithm: AlgorithmQ = None,
                   null_samples: NullSamples = DEFAULT.null_samples, if_none_match: IfNoneMatch = None) -> Response:
         """What the map page draws (``/ui``): nodes with positions (force-directed,
         seeded: the same graph version and seed give the same picture), community colours,
@@ -332,6 +381,7 @@ class AnalysisController(Controller):
         if level not in MAP_LEVELS:
             raise InvalidInput([FieldError("level", f"one of {', '.join(MAP_LEVELS)}; got {level[:64]!r}")])
         p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine, resolution=resolution,
+                        algorithm=algorithm,
                         null_samples=null_samples)
         return await respond(state.analyses, graph, p, "map", {"level": level, "community": community},
                              if_none_match=if_none_match)
@@ -345,7 +395,8 @@ class AnalysisController(Controller):
          summary="The graph as a file for Gephi, networkx or pandas, with every analysis as node attributes")
     async def export(self, state: State, graph: GraphPath, format: ExportFormat = "gexf", layers: Layers = None,
                      since: Since = None, until: Until = None, seed: Seed = DEFAULT.seed, engine: EngineQ = None,
-                     resolution: Resolution = DEFAULT.resolution, null_samples: NullSamples = DEFAULT.null_samples,
+                     resolution: Resolution = DEFAULT.resolution,
+                     algorithm: AlgorithmQ = None, null_samples: NullSamples = DEFAULT.null_samples,
                      tau: Tau = DEFAULT.tau, min_repeats: MinRepeats = DEFAULT.min_repeats,
                      if_none_match: IfNoneMatch = None) -> Response:
         """One node per account (community, castle flag, pods, role, gatekeeper and
@@ -355,6 +406,7 @@ class AnalysisController(Controller):
         community. Computed by a worker like any answer (202 and the job when it takes
         longer than the wait)."""
         p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine, resolution=resolution,
+                        algorithm=algorithm,
                         null_samples=null_samples, tau=tau, min_repeats=min_repeats)
         kind = EXPORTS.get(format)
         if kind is None:
@@ -370,8 +422,10 @@ class AnalysisController(Controller):
          summary="How diverse one account's listening (follows) and conversation are, across communities")
     async def diversity(self, state: State, graph: GraphPath, account: AccountPath, layers: Layers = None,
                         since: Since = None, until: Until = None, seed: Seed = DEFAULT.seed, engine: EngineQ = None,
-                        resolution: Resolution = DEFAULT.resolution, if_none_match: IfNoneMatch = None) -> Response:
-        p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine, resolution=resolution)
+                        resolution: Resolution = DEFAULT.resolution,
+                        algorithm: AlgorithmQ = None, if_none_match: IfNoneMatch = None) -> Response:
+        p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine, resolution=resolution,
+                        algorithm=algorithm)
         return await respond(state.analyses, graph, p, "diversity", {"account": account}, if_none_match=if_none_match)
 
     @post("/reach", operation_id="reach", status_code=200, opt={"scope": "read"},
@@ -380,13 +434,14 @@ class AnalysisController(Controller):
           summary="Claimed vs de-duplicated vs conversational reach, and who supplies the claim")
     async def reach(self, state: State, graph: GraphPath, payload: NamedDependency[ReachRequest],
                     seed: Seed = DEFAULT.seed, engine: EngineQ = None, resolution: Resolution = DEFAULT.resolution,
+                    algorithm: AlgorithmQ = None,
                     layers: Layers = None) -> Response:
         """Castle and pod members come from the analysis for the same window and
         parameters; the answer's manifest is that analysis'."""
         if not payload.accounts and not payload.objects:
             raise InvalidInput([FieldError("accounts", "give accounts, objects or both")])
         p = params_from(layers=layers, since=payload.since, until=payload.until, seed=seed, engine=engine,
-                        resolution=resolution)
+                        resolution=resolution, algorithm=algorithm)
         # sorted and de-duplicated: the same question in another order is one cache entry
         args = {"accounts": sorted(set(payload.accounts)), "objects": sorted(set(payload.objects))}
         return await respond(state.analyses, graph, p, "reach", args)

@@ -75,6 +75,16 @@ def test_communities_find_the_planted_groups(demo_api):
     assert [c["size"] for c in limited["items"]] == [c["size"] for c in body["items"]]
 
 
+def test_leiden_finds_the_planted_groups_too(demo_api):
+    svc, graph = demo_api
+    body = get(svc, f"/v1/graphs/{graph}/communities", algorithm="leiden")
+    assert body["algorithm"] == "leiden" and body["manifest"]["parameters"]["algorithm"] == "leiden"
+    by_member = {m: c["id"] for c in body["items"] for m in c["members"]}
+    for group in ("north", "south", "east", "pod"):
+        assert len({by_member[m] for m in by_member if m.startswith(f"{group}-") and m != "pod-star"}) == 1, group
+    assert abs(body["modularity"] - get(svc, f"/v1/graphs/{graph}/communities")["modularity"]) < 0.01
+
+
 def test_same_seed_same_answer_and_engines_agree(demo_api):
     svc, graph = demo_api
     a = get(svc, f"/v1/graphs/{graph}/communities", seed=3)
@@ -281,6 +291,8 @@ def test_diversity_of_a_member_and_of_a_bridge(demo_api):
     ({"engine": "quantum"}, "engine"),
     ({"seed": -1}, "seed"),
     ({"resolution": 0}, "resolution"),
+    ({"algorithm": "girvan-newman"}, "algorithm"),
+    ({"algorithm": "leiden", "engine": "reference"}, "algorithm"),
     ({"since": "2026-02-01T00:00:00Z", "until": "2026-01-01T00:00:00Z"}, "until"),
 ])
 def test_bad_parameters_name_the_field(demo_api, params, field):

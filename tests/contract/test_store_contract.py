@@ -274,3 +274,17 @@ def test_deleted_interactions_are_gone_with_their_counts_time_range_and_version(
     assert sum(info.interactions.values()) == 0 and info.first_at is None and info.last_at is None
     with pytest.raises(GraphNotFound):
         store.delete_interactions(graph_id + "-missing", ["i1"])
+
+
+def test_account_labels_read_one_attribute(store, graph_id):
+    store.create_graph(graph_id)
+    store.upsert_accounts(graph_id, [
+        Account(id="a", attributes={"party": "left", "lang": "en"}), Account(id="b", attributes={"party": "right"}),
+        Account(id="c", attributes={"lang": "de"}), Account(id="d"),
+        Account(id="e", attributes={"party": "'); DROP TABLE accounts; --"}),
+    ])
+    assert store.account_labels(graph_id, "party") == {"a": "left", "b": "right", "e": "'); DROP TABLE accounts; --"}
+    assert store.account_labels(graph_id, "lang") == {"a": "en", "c": "de"}
+    assert store.account_labels(graph_id, '$."party"') == {}
+    with pytest.raises(GraphNotFound):
+        store.account_labels(graph_id + "-missing", "party")

@@ -1,4 +1,4 @@
-"""Louvain recovers the planted communities of an LFR benchmark graph (Lancichinetti,
+"""Louvain (and Leiden) recover the planted communities of an LFR benchmark graph (Lancichinetti,
 Fortunato & Radicchi 2008, doi:10.1103/PhysRevE.78.046110) with both engines."""
 
 from __future__ import annotations
@@ -40,6 +40,24 @@ def test_louvain_recovers_lfr_communities(lfr, engine):
     print(f"LFR n=1000 mu=0.3 {engine}: NMI {score:.4f}, Q {res.modularity:.4f}, "
           f"{len(res.communities)} communities vs {truth.max() + 1} planted")
     assert score >= 0.9
+
+
+def test_leiden_recovers_lfr_communities_and_every_one_is_connected(lfr):
+    g, truth = lfr
+    res = communities(g, ["reply"], engine=get_engine("fast"), seed=0, algorithm="leiden")
+    memb = np.array(res.membership)
+    score = nmi(memb, truth)
+    louvain = communities(g, ["reply"], engine=get_engine("fast"), seed=0)
+    print(f"LFR n=1000 mu=0.3 leiden: NMI {score:.4f}, Q {res.modularity:.4f} (louvain Q {louvain.modularity:.4f}),"
+          f" {len(res.communities)} communities vs {truth.max() + 1} planted")
+    assert res.algorithm == "leiden" and score >= 0.9
+    # what Leiden guarantees: each community induces a connected subgraph
+    src, dst, _ = g.undirected(["reply"])
+    G = nx.Graph(list(zip(src.tolist(), dst.tolist())))
+    for c in range(memb.max() + 1):
+        assert nx.is_connected(G.subgraph(np.flatnonzero(memb == c).tolist())), c
+    again = communities(g, ["reply"], engine=get_engine("fast"), seed=0, algorithm="leiden")
+    assert again.membership == res.membership  # seeded
 
 
 def test_nmi_reference_values():

@@ -75,6 +75,8 @@ _LOCK = threading.RLock()
 #: the igraph graph kept for the role metrics (``_ig``); not ``_LOCK``, which a null draw
 #: holds through its run: betweenness beside it would wait for every draw
 _IG_LOCK = threading.Lock()
+#: held while igraph's process-wide random generator is swapped for a seeded one
+_RNG_LOCK = threading.Lock()
 
 #: global curveball trades per null-model draw (bench/results/mixing.md)
 CURVEBALL_TRADES = 20
@@ -158,6 +160,22 @@ class FastEngine:
             plm.run()
             labels = np.asarray(plm.getPartition().getVector(), dtype=np.int64)
         return _renumber(labels)
+
+    def leiden(self, n, src, dst, w, resolution=1.0, seed=0):
+        """Leiden (igraph's ``community_leiden`` on modularity, run until an iteration
+        no longer improves it), seeded: igraph draws from one process-wide generator,
+        swapped for a seeded one under the engine's lock."""
+        if n == 0:
+            return np.zeros(0, dtype=np.int64)
+        g = _ig(n, src, dst)
+        with _RNG_LOCK:
+            igraph.set_random_number_generator(random.Random(seed))
+            try:
+                part = g.community_leiden(objective_function="modularity", weights=_weights(w),
+                                          resolution=float(resolution), n_iterations=-1)
+            finally:
+                igraph.set_random_number_generator(random)
+        return _renumber(np.asarray(part.membership, dtype=np.int64))
 
     def modularity(self, n, src, dst, w, membership, resolution=1.0):
         if len(src) == 0 or float(np.sum(w)) == 0.0:
