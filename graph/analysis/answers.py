@@ -34,6 +34,7 @@ from graph.analysis.diversity import DiversityResult, diversity
 from graph.analysis.events import Event
 from graph.analysis.gatekeepers import Gatekeeper
 from graph.analysis.manifest import Manifest
+from graph.analysis.networkmap import network_map
 from graph.analysis.pods import Pod, PodsParameters
 from graph.analysis.polarization import PolarizationResult
 from graph.analysis.reach import ReachResult, reach
@@ -45,7 +46,7 @@ from graph.export import FORMATS as EXPORTS
 from graph.export import NEEDS as EXPORT_NEEDS
 
 __all__ = [
-    "CommunitiesAnswer", "MembersAnswer", "RolesAnswer", "GatekeepersAnswer", "TrustedAnswer", "CastlesAnswer",
+    "CommunitiesAnswer", "MembersAnswer", "MapAnswer", "RolesAnswer", "GatekeepersAnswer", "TrustedAnswer", "CastlesAnswer",
     "PodsAnswer", "PolarizationAnswer", "DiversityAnswer", "ReachAnswer", "AnalysisAnswer",
     "Target", "TARGETS", "FOLLOWS", "FULL", "EXPORT", "DEFAULT_ANSWERS",
 ]
@@ -154,6 +155,59 @@ class DiversityAnswer(DiversityResult, frozen=True, kw_only=True):
 
 
 class ReachAnswer(ReachResult, frozen=True, kw_only=True):
+    manifest: Manifest
+
+
+class MapNode(msgspec.Struct, frozen=True, kw_only=True):
+    #: an account id; on the community overview "c<community id>"
+    id: str
+    label: str
+    #: position in [-1, 1]
+    x: float
+    y: float
+    community: int
+    #: radius to draw, from the account's interactions (the community's members)
+    size: float
+    castle: bool
+    pods: list[int]
+    gatekeeper: float | None
+    trusted: float | None
+    role: str | None
+
+
+class MapEdge(msgspec.Struct, frozen=True, kw_only=True):
+    source: str
+    target: str
+    #: interactions between the two in the analysed layers, both directions
+    weight: int
+
+
+class MapCommunity(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    size: int
+    castle: bool
+    #: "#rrggbb", the colour the exports give it too
+    color: str
+
+
+class MapPod(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    members: list[str]
+
+
+class MapAnswer(msgspec.Struct, frozen=True, kw_only=True):
+    #: "accounts" or "communities" (the overview of a graph too big to draw account by account)
+    level: str
+    #: the community drilled into, if any
+    community: int | None
+    #: analysed accounts in the graph (drawn or not)
+    accounts_total: int
+    #: fewer accounts drawn than asked for: the most active ``graph.analysis.networkmap.MAX_NODES``
+    truncated: bool
+    nodes: list[MapNode]
+    edges: list[MapEdge]
+    communities: list[MapCommunity]
+    pods: list[MapPod]
     manifest: Manifest
 
 
@@ -305,6 +359,10 @@ def _reach(x: Inputs, args: dict) -> dict:
     return msgspec.to_builtins(result)
 
 
+def _map(x: Inputs, args: dict) -> dict:
+    return network_map(x, level=args["level"], community=args["community"])
+
+
 def _export(x: Inputs, args: dict, manifest: dict) -> Iterator[bytes]:
     return EXPORTS[args["format"]].write(x, manifest)
 
@@ -338,6 +396,7 @@ TARGETS: dict[str, Target] = {t.name: t for t in (
     Target("reach", ("communities", "castles", "pods"), frozenset({EVENTS, FOLLOWS}), ReachAnswer, _reach,
            {"accounts": (), "objects": ()}),
     Target(FULL, tuple(STAGES), _NONE, AnalysisAnswer, lambda x, args: {"stages": list(STAGES)}),
+    Target("map", EXPORT_NEEDS, frozenset({GRAPH}), MapAnswer, _map, {"level": "auto", "community": None}),
     Target(EXPORT, EXPORT_NEEDS, frozenset({GRAPH}), bytes, lambda x, args: {}, {"format": "gexf"}, _export),
 )}
 

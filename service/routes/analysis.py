@@ -24,10 +24,11 @@ from litestar.params import HeaderParameter, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_304_NOT_MODIFIED
 
 from graph.analysis.answers import (
-    DEFAULT_ANSWERS, FULL, CastlesAnswer, CommunitiesAnswer, MembersAnswer, DiversityAnswer, GatekeepersAnswer,
+    DEFAULT_ANSWERS, FULL, CastlesAnswer, CommunitiesAnswer, MapAnswer, MembersAnswer, DiversityAnswer, GatekeepersAnswer,
     PodsAnswer, PolarizationAnswer, ReachAnswer, RolesAnswer, TrustedAnswer,
 )
 from graph.analysis.engine import ENGINES
+from graph.analysis.networkmap import LEVELS as MAP_LEVELS
 from graph.export import FORMATS as EXPORTS
 from graph.analysis.params import AnalysisParams
 from graph.errors import FieldError, InvalidInput
@@ -83,6 +84,7 @@ MembersLimit = Annotated[int, QueryParameter(
                                " `/communities/{community}/members` pages through every one)")]
 PairsLimit = Annotated[int, QueryParameter(
     ge=0, le=1000, description="cut each pod's `edges` to its strongest pairs (`edges_total` counts them all)")]
+MapLevel = Annotated[str, QueryParameter(enum=list(MAP_LEVELS), description="auto (default), accounts or communities")]
 ExportFormat = Annotated[str, QueryParameter(enum=list(EXPORTS), description="gexf (default), graphml or csv")]
 CommunityPath = Annotated[int, PathParameter(ge=0, le=2**31 - 1, description="community id (from /communities)")]
 #: a job's states (``graph.jobs.model.JobStatus``), the values ``status`` takes
@@ -94,7 +96,7 @@ IfNoneMatch = Annotated[str | None, HeaderParameter(
 
 #: the GET route of each answer, for links (reach is a POST: its answer is the job's result)
 _ROUTES = {
-    "communities": "communities", "members": "communities/{community}/members", "export": "export", "gatekeepers": "gatekeepers", "trusted-voices": "trusted-voices",
+    "communities": "communities", "members": "communities/{community}/members", "export": "export", "map": "map", "gatekeepers": "gatekeepers", "trusted-voices": "trusted-voices",
     "castles": "castles", "pods": "pods", "polarization": "polarization",
     "roles": "accounts/{account}/roles", "diversity": "accounts/{account}/diversity",
 }
@@ -171,7 +173,7 @@ def _accepted(job: Job) -> Response:
 
 
 #: the GET routes whose answers ``service/held.py`` may serve
-ANSWER_ROUTES = {"communities", "members", "roles", "gatekeepers", "trusted", "castles", "pods", "polarization", "diversity"}
+ANSWER_ROUTES = {"communities", "members", "map", "roles", "gatekeepers", "trusted", "castles", "pods", "polarization", "diversity"}
 
 
 async def respond(analyses: Analyses, graph: str, params: AnalysisParams, target: str,
@@ -313,6 +315,26 @@ class AnalysisController(Controller):
                            resolution: Resolution = DEFAULT.resolution, if_none_match: IfNoneMatch = None) -> Response:
         p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine, resolution=resolution)
         return await respond(state.analyses, graph, p, "polarization", if_none_match=if_none_match)
+
+    @get("/map", operation_id="networkMap", responses=_responses(MapAnswer),
+         summary="Positions and marks for drawing the network: accounts, or communities first for a big graph")
+    async def map(self, state: State, graph: GraphPath, level: MapLevel = "auto",
+                  community: Annotated[int | None, QueryParameter(
+                      ge=0, le=2**31 - 1, description="draw only this community's accounts (drill-down)")] = None,
+                  layers: Layers = None, since: Since = None, until: Until = None, seed: Seed = DEFAULT.seed,
+                  engine: EngineQ = None, resolution: Resolution = DEFAULT.resolution,
+                  null_samples: NullSamples = DEFAULT.null_samples, if_none_match: IfNoneMatch = None) -> Response:
+        """What the map page draws (``/ui``): nodes with positions (force-directed,
+        seeded: the same graph version and seed give the same picture), community colours,
+        castle and pod marks, gatekeeper and trusted-voice scores; edges weighted by
+        interactions. ``level=auto`` draws accounts up to 2,000 analysed accounts, else
+        one node per community; ``community`` drills into one."""
+        if level not in MAP_LEVELS:
+            raise InvalidInput([FieldError("level", f"one of {', '.join(MAP_LEVELS)}; got {level[:64]!r}")])
+        p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine, resolution=resolution,
+                        null_samples=null_samples)
+        return await respond(state.analyses, graph, p, "map", {"level": level, "community": community},
+                             if_none_match=if_none_match)
 
     @get("/export", operation_id="exportGraph",
          responses={**_responses(bytes), 200: ResponseSpec(

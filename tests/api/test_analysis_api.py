@@ -206,6 +206,44 @@ def test_lists_page_with_items_and_next_over_http(demo_api):
             assert r.status_code == 400 and r.json()["errors"][0]["field"] == next(iter(bad)), r.text
 
 
+def test_the_map_draws_what_the_analyses_say(demo_api):
+    svc, graph = demo_api
+    base = f"/v1/graphs/{graph}"
+    m = get(svc, f"{base}/map")
+    assert m["level"] == "accounts" and not m["truncated"]
+    nodes = {n["id"]: n for n in m["nodes"]}
+    assert len(nodes) == m["accounts_total"] == sum(c["size"] for c in m["communities"])
+    assert all(-1 <= n["x"] <= 1 and -1 <= n["y"] <= 1 and n["size"] > 0 for n in nodes.values())
+    # the pod's community is the castle, the conversational ones are not; the pod is marked
+    assert all(nodes[a]["castle"] and nodes[a]["pods"] == [0] for a in POD)
+    assert not any(nodes[f"{g}-00"]["castle"] for g in ("north", "south", "east"))
+    assert [set(p["members"]) for p in m["pods"]] == [POD]
+    top = get(svc, f"{base}/gatekeepers", limit=2)["items"]
+    assert [nodes[g["account"]]["gatekeeper"] for g in top] == [g["score"] for g in top]
+    colours = {c["id"]: c["color"] for c in m["communities"]}
+    assert len(set(colours.values())) == len(colours)
+    ids = set(nodes)
+    assert all(e["source"] in ids and e["target"] in ids and e["weight"] >= 1 for e in m["edges"])
+    # one picture per graph version and seed
+    assert get(svc, f"{base}/map")["nodes"] == m["nodes"]
+    other = {n["id"]: n for n in get(svc, f"{base}/map", seed=5)["nodes"]}
+    assert {(n["x"], n["y"]) for n in other.values()} != {(n["x"], n["y"]) for n in nodes.values()}
+    # the overview: one node per community, ties between them; and a drill-down
+    over = get(svc, f"{base}/map", level="communities")
+    assert over["level"] == "communities" and len(over["nodes"]) == len(over["communities"]) == 4
+    assert {n["id"] for n in over["nodes"]} == {f"c{c['id']}" for c in over["communities"]}
+    assert over["edges"] and all(e["source"] != e["target"] for e in over["edges"])
+    castle = next(c for c in over["communities"] if c["castle"])
+    one = get(svc, f"{base}/map", community=castle["id"])
+    assert one["community"] == castle["id"] and len(one["nodes"]) == castle["size"]
+    assert POD <= {n["id"] for n in one["nodes"]}
+    with svc.client() as c:
+        r = c.get(f"{base}/map", params={"level": "galaxy"})
+        assert r.status_code in (400, 422) and r.json()["errors"][0]["field"] == "level", r.text
+        r = answer_or_problem(c, f"{base}/map", community=999)
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "community", r.text
+
+
 def test_polarization_fields(demo_api):
     svc, graph = demo_api
     body = get(svc, f"/v1/graphs/{graph}/polarization")
