@@ -220,6 +220,8 @@ def test_clicking_the_bridge_opens_its_card_with_the_api_numbers(tab, demo):
     assert s["card"]["audit"] is not None
     assert card.locator("#trend-chart canvas").count() >= 1
     tab.shot("card.png")
+    card.locator("#trend-chart").scroll_into_view_if_needed()
+    tab.shot("card-trend.png")
 
 
 def test_search_finds_the_bridges_and_opens_a_card(tab):

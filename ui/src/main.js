@@ -257,6 +257,7 @@ function draw(data) {
     labelSize: 12,
     labelWeight: "600",
     zIndex: true,
+    stagePadding: data.level === "communities" ? 150 : 40, // room for the long labels
     minCameraRatio: 0.05,
     maxCameraRatio: 10,
   });
@@ -315,7 +316,9 @@ function drawHulls(canvas, data, castles) {
     const top = h.reduce((a, b) => (b[1] < a[1] ? b : a));
     ctx.font = "600 12px system-ui, sans-serif";
     ctx.fillStyle = CASTLE_COLOR;
-    ctx.fillText(`castle · community ${c}`, top[0] - 40, top[1] - 6);
+    const text = `castle · community ${c}`;
+    const w = ctx.measureText(text).width;
+    ctx.fillText(text, Math.min(Math.max(4, top[0] - w / 2), width - w - 4), Math.max(14, top[1] - 6));
   }
 }
 
@@ -598,7 +601,11 @@ function drawTrend(box, points) {
         { label: "converses with", stroke: "#e8710a", width: 2, points: { show: true, size: 6 } },
       ],
       axes: [{}, { size: 40 }],
-      scales: { y: { range: (u, min, max) => [0, Math.max(1, max + 0.5)] } },
+      scales: {
+        // one run: a day either side of it, not uPlot's years
+        x: { time: true, range: (u, min, max) => (max - min < 3600 ? [min - 86400, max + 86400] : [min, max]) },
+        y: { range: (u, min, max) => [0, Math.max(1, max + 0.5)] },
+      },
     },
     data,
     box,
