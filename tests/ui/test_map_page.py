@@ -19,7 +19,7 @@ import os
 import shutil
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -256,6 +256,25 @@ def test_the_community_overview_drills_down_and_back(tab, demo):
     tab.page.click("#back")
     tab.wait_map(level="communities", community=None)
 
+
+def test_layer_and_window_filters_reload_the_map(tab):
+    tab.open()
+    tab.wait_map(level="accounts")
+    for layer in ("repost", "like"):
+        tab.page.uncheck(f"#layer-{layer}")
+    tab.page.fill("#since", "2026-01-05T00:00:00")
+    tab.page.fill("#until", "2027-01-01T00:00:00")
+    before = len(tab.requests)
+    tab.page.click("#apply")
+    tab.wait(lambda s: not s["loading"] and any("/map?" in u for u in tab.requests[before:]), "the map again")
+    (asked,) = [u for u in tab.requests[before:] if "/map?" in u]
+    query = parse_qs(urlsplit(asked).query)
+    assert query["layers"] == ["reply,quote,mention"]
+    assert query["since"] == ["2026-01-05T00:00:00Z"] and query["until"] == ["2027-01-01T00:00:00Z"]
+    s = tab.wait_map(level="accounts")
+    # conversation only: the castle (a pod reposting its star) is not a castle any more
+    assert s["castleNodes"] == [] and len(s["nodes"]) > 0
+    tab.shot("filtered.png")
 
 def test_a_bad_key_says_so(tab):
     tab.open(key="cgk_0123456789abcdef_" + "A" * 43)
