@@ -310,12 +310,14 @@ def test_an_unbuilt_page_answers_503_saying_how_to_build_it(tmp_path):
 
     from service.routes.ui import ui_routes
 
-    with TestClient(Litestar(route_handlers=ui_routes(tmp_path))) as c:
+    folder = tmp_path / "ui_dist"  # not even the folder exists
+    with TestClient(Litestar(route_handlers=ui_routes(folder))) as c:
         r = c.get("/ui")
         assert r.status_code == 503 and r.headers["content-type"].startswith("text/plain")
         assert "npm ci" in r.text and "make install" in r.text
         # built afterwards: served without a restart
-        (tmp_path / "index.html").write_text("<!doctype html><title>map</title>")
-        (tmp_path / "app.js").write_text("")
+        folder.mkdir()
+        (folder / "index.html").write_text("<!doctype html><title>map</title>")
+        (folder / "app.js").write_text("")
         assert c.get("/ui").status_code == 200
 
