@@ -17,14 +17,20 @@ PYTEST_ARGS ?=
 LOCK := requirements/lock.txt
 BUILD_LOCK := requirements/build.txt
 UV := $(VENV)/bin/uv
+# The map page (/ui, README "Map page") is built here, not committed: `npm ci` installs
+# exactly ui/package-lock.json (exact versions, sha512 integrity; no package install
+# scripts run), esbuild bundles it into service/ui_dist, which serve answers from and the
+# wheel ships. Rebuilt when a source or the lock changes; Debian's npm is installed when missing.
+UI_SOURCES := ui/package.json ui/package-lock.json ui/build.mjs $(wildcard ui/src/*)
+UI_BUNDLE := service/ui_dist/index.html
 # one resolution for CPython 3.11 on Linux x86-64 (CI's and the image's platform); the
 # hashes cover every published file of each pinned version
 UV_COMPILE := $(UV) pip compile --quiet --generate-hashes --python-version 3.11 \
 	--python-platform x86_64-unknown-linux-gnu --custom-compile-command "make lock"
 
-.PHONY: install lock run test redis-server chromium neo4j-install gephi-toolkit openapi bench clean
+.PHONY: install lock run test redis-server chromium ui neo4j-install gephi-toolkit openapi bench clean
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed $(UI_BUNDLE)
 
 # the venv with the locked build tools (setuptools, uv): sdists in the lock and the
 # project itself are built with them, never with an unpinned download
@@ -66,6 +72,15 @@ apt-install = command -v $(1) >/dev/null 2>&1 || { \
 	    || { echo "make: $(1) is still not on PATH after apt-get install" >&2; exit 1; }; \
 	}
 
+$(UI_BUNDLE): $(UI_SOURCES)
+	@$(call apt-install,npm,npm)
+	cd ui && npm ci --ignore-scripts --no-audit --no-fund && npm run build
+
+# the map page again, whatever make thinks is up to date
+ui:
+	rm -f $(UI_BUNDLE)
+	$(MAKE) $(UI_BUNDLE)
+
 # the tests need Debian's redis-server (the job queue's broker)
 redis-server:
 	@$(call apt-install,redis-server,redis-server)
@@ -84,13 +99,15 @@ neo4j-install: install
 gephi-toolkit:
 	mvn -q -B dependency:get -Dartifact=org.gephi:gephi-toolkit:0.10.1:jar:all -Dtransitive=false
 
-# everything: deps, the Neo4j jars, a real Neo4j, a real Redis (the suite starts Debian's
-# redis-server itself, on a free port), Gephi's toolkit, the whole suite; Neo4j is stopped after
+# everything: deps (the map page built), the Neo4j jars, a real Neo4j, a real Redis (the
+# suite starts Debian's redis-server itself, on a free port), Gephi's toolkit, Debian's
+# chromium for the map page's browser tests, the whole suite; Neo4j is stopped after
 test: install redis-server chromium gephi-toolkit
 	@export CASTLEGATE_NEO4J_HOME=$(TEST_NEO4J_HOME) CASTLEGATE_NEO4J_PORT=$(TEST_NEO4J_PORT); \
 	uri=$$($(CG) neo4j start) || exit 1; \
 	trap '$(CG) neo4j stop' EXIT; \
 	NEO4J_URI=$$uri CASTLEGATE_REQUIRE_NEO4J=1 CASTLEGATE_REQUIRE_REDIS=1 CASTLEGATE_REQUIRE_GEPHI=1 \
+	  CASTLEGATE_REQUIRE_BROWSER=1 \
 	  $(PY) -m pytest $(PYTEST_ARGS)
 
 openapi: install
@@ -108,4 +125,4 @@ bench: install redis-server neo4j-install
 	@set -e; for b in $(BENCHES); do echo "== bench.$$b"; $(PY) -m bench.$$b; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .neo4j-test
+	rm -rf $(VENV) .pytest_cache .neo4j-test ui/node_modules service/ui_dist

@@ -29,7 +29,7 @@ from service.limits import limiter_for
 from service.openapi import document_problems
 from service.protect import guard_hosts
 from service.secrets import derive, server_key
-from service.routes import analysis, audits, graphs, health, interactions, keys
+from service.routes import analysis, audits, graphs, health, interactions, keys, ui
 from service.settings import Settings
 
 log = logging.getLogger("castlegate.http")
@@ -68,7 +68,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
             services.close()
 
     app = Litestar(
-        route_handlers=ROUTES,
+        # the map page (/ui): static files, outside the API's document
+        route_handlers=[*ROUTES, *ui.ui_routes()],
         guards=[guard],
         dependencies={"store": Provide(_store, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,

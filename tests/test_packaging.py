@@ -55,7 +55,10 @@ def test_wheel_has_every_module_the_entry_point_and_the_neo4j_resources(source, 
         assert f"{package}/__init__.py" in names
         modules = {p.relative_to(source).as_posix() for p in (source / package).rglob("*.py")}
         assert modules - names == set(), "modules missing from the wheel (see setup.py)"
-    assert not any(n.startswith(("tests/", "bench/", "deploy/")) for n in names)
+    assert not any(n.startswith(("tests/", "bench/", "deploy/", "ui/")) for n in names)
+    # the map page `make install` built from ui/ is package data of service (pyproject.toml)
+    if (ROOT / "service" / "ui_dist" / "index.html").is_file():
+        assert {f"service/ui_dist/{f}" for f in ("index.html", "app.js", "app.css")} <= names
 
     with zipfile.ZipFile(wheel) as zf:
         for name in NEO4J_FILES:
