@@ -218,9 +218,9 @@ WebhookSecret = Annotated[str, msgspec.Meta(
                 " castlegate generates one when left out")]
 #: kinds and engines are checked by ``AnalysisParams`` (422 naming the field); the schema
 #: states them (extra_json_schema: the document only)
-_Kind = Annotated[str, msgspec.Meta(extra_json_schema={"enum": [k.value for k in Kind]})]
+_Kind = Annotated[str, msgspec.Meta(title="Kind", extra_json_schema={"enum": [k.value for k in Kind]})]
 Layers = Annotated[list[_Kind], msgspec.Meta(min_length=1, max_length=6)]
-Engine = Annotated[str, msgspec.Meta(extra_json_schema={"enum": list(ENGINES)})]
+Engine = Annotated[str, msgspec.Meta(title="Engine", extra_json_schema={"enum": list(ENGINES)})]
 
 
 class WebhookIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

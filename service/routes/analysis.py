@@ -69,7 +69,7 @@ Until = Annotated[str | None, QueryParameter(format="date-time",
 # numbers are not Optional: the framework would read "null" as left out
 Seed = Annotated[int, QueryParameter(**_bounds("seed"), description="random seed")]
 EngineQ = Annotated[str | None, QueryParameter(
-    enum=list(ENGINES), description="fast (igraph/NetworKit, default) or reference (networkx)")]
+    title="Engine", enum=list(ENGINES), description="fast (igraph/NetworKit, default) or reference (networkx)")]
 Resolution = Annotated[float, QueryParameter(**_bounds("resolution"), description="Louvain resolution")]
 NullSamples = Annotated[int, QueryParameter(
     **_bounds("null_samples"), description="degree-preserving rewirings (at most CASTLEGATE_MAX_NULL_SAMPLES)")]
@@ -83,7 +83,7 @@ MembersLimit = Annotated[int, QueryParameter(
                                " `/communities/{community}/members` pages through every one)")]
 PairsLimit = Annotated[int, QueryParameter(
     ge=0, le=1000, description="cut each pod's `edges` to its strongest pairs (`edges_total` counts them all)")]
-ExportFormat = Annotated[str, QueryParameter(enum=list(EXPORTS), description="gexf (default), graphml or csv")]
+ExportFormat = Annotated[str, QueryParameter(title="ExportFormat", enum=list(EXPORTS), description="gexf (default), graphml or csv")]
 CommunityPath = Annotated[int, PathParameter(ge=0, le=2**31 - 1, description="community id (from /communities)")]
 #: a job's states (``graph.jobs.model.JobStatus``), the values ``status`` takes
 JOB_STATES = tuple(v for k, v in vars(JobStatus).items() if not k.startswith("_"))
@@ -389,7 +389,7 @@ def list_analyses(
     request: Request,
     state: State,
     graph: Annotated[str | None, QueryParameter(max_length=128, description="only this graph's jobs")] = None,
-    status: Annotated[str | None, QueryParameter(enum=list(JOB_STATES), description="only jobs in this state")] = None,
+    status: Annotated[str | None, QueryParameter(title="JobStatus", enum=list(JOB_STATES), description="only jobs in this state")] = None,
     limit: Annotated[int, QueryParameter(ge=1, le=500, description="how many items to list (one page)")] = 50,
     after: Annotated[str | None, QueryParameter(max_length=64, description="the `next` of the page before")] = None,
 ) -> JobsPage:
