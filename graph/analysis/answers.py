@@ -32,7 +32,7 @@ from graph.analysis.castles import CastleCommunity
 from graph.analysis.communities import Community
 from graph.analysis.diversity import DiversityResult, diversity
 from graph.analysis.events import Event
-from graph.analysis.gatekeepers import Gatekeeper
+from graph.analysis.gatekeepers import Gatekeeper, GatekeeperComponents
 from graph.analysis.manifest import Manifest
 from graph.analysis.pods import Pod, PodsParameters
 from graph.analysis.polarization import PolarizationResult
@@ -86,7 +86,7 @@ class RolesAnswer(msgspec.Struct, frozen=True, kw_only=True):
 
 class GatekeepersAnswer(msgspec.Struct, frozen=True, kw_only=True):
     kinds: list[str]
-    weights: dict[str, float]
+    weights: GatekeeperComponents
     betweenness_method: str
     pivots: int | None
     #: accounts with a tie to another community (all were scored; the ranking keeps

@@ -42,7 +42,7 @@ from service.held import ANSWER_CACHING, asked, matches
 from service.openapi import json_body, problems
 from service.paging import After, Limit, cut
 from service.routes.graphs import AccountPath, GraphPath
-from service.wire import JobOut, JobsPage, ReachRequest
+from service.wire import JOB_STATES, JobArguments, JobLinks, JobOut, JobsPage, ReachRequest
 
 _PARAMS = {f.name: f.type for f in msgspec.inspect.type_info(AnalysisParams).fields}
 
@@ -85,8 +85,6 @@ PairsLimit = Annotated[int, QueryParameter(
     ge=0, le=1000, description="cut each pod's `edges` to its strongest pairs (`edges_total` counts them all)")]
 ExportFormat = Annotated[str, QueryParameter(title="ExportFormat", enum=list(EXPORTS), description="gexf (default), graphml or csv")]
 CommunityPath = Annotated[int, PathParameter(ge=0, le=2**31 - 1, description="community id (from /communities)")]
-#: a job's states (``graph.jobs.model.JobStatus``), the values ``status`` takes
-JOB_STATES = tuple(v for k, v in vars(JobStatus).items() if not k.startswith("_"))
 JobPath = Annotated[str, PathParameter(max_length=64, description="job id")]
 IfNoneMatch = Annotated[str | None, HeaderParameter(
     name="If-None-Match", max_length=4096,
@@ -157,8 +155,9 @@ def job_out(job: Job) -> JobOut:
     return JobOut(
         id=job.id, graph=job.graph, target=job.target, graph_version=job.graph_version, status=job.status,
         stage=job.stage, progress=job.progress, error=job.error, error_kind=job.error_kind,
-        parameters=job.params, arguments=job.args, attempts=job.attempts, created_at=job.created_at,
-        started_at=job.started_at, finished_at=job.finished_at, links=links,
+        parameters=msgspec.convert(job.params, AnalysisParams), arguments=msgspec.convert(job.args, JobArguments),
+        attempts=job.attempts, created_at=job.created_at, started_at=job.started_at, finished_at=job.finished_at,
+        links=msgspec.convert(links, JobLinks),
     )
 
 
