@@ -428,7 +428,10 @@ def _job_of(request: Request, state: State, job_id: str) -> Job:
 
 
 @get("/v1/analyses/{job:str}", operation_id="getAnalysis", tags=["analysis"], sync_to_thread=True,
-     summary="Status and progress of an analysis job; links to the results when done")
+     summary="Status and progress of an analysis job; links to the results when done",
+     # without it the document would take the thread wrapper's docstring
+     description="Poll it until ``status`` is done, failed or cancelled; ``links.result`` (and"
+                 " ``links.answer``) then give what it computed.")
 def get_analysis(request: Request, state: State, job: JobPath) -> JobOut:
     return job_out(_job_of(request, state, job))
 
