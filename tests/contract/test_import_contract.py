@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from graph.errors import IngestConflict
@@ -37,7 +38,7 @@ def test_interrupted_import_resumes_without_doubling(store, graph_id):
     assert (report.accepted, report.duplicates) == (total - 12, 12)
     info = store.get_graph(graph_id)
     assert info.interactions.total() == total == 20
-    assert info.interactions == {"reply": 4, "quote": 0, "mention": 9, "repost": 7, "like": 0, "follow": 0}
+    assert msgspec.structs.asdict(info.interactions) == {"reply": 4, "quote": 0, "mention": 9, "repost": 7, "like": 0, "follow": 0}
 
 
 def test_accounts_from_a_platform_export_keep_their_follower_counts(store, graph_id):

@@ -28,7 +28,7 @@ def test_is_a_graph_store(store):
 def test_graph_lifecycle(store, graph_id):
     info = store.create_graph(graph_id, "client A")
     assert (info.id, info.description, info.accounts) == (graph_id, "client A", 0)
-    assert info.interactions == {k.value: 0 for k in Kind}
+    assert msgspec.structs.asdict(info.interactions) == {k.value: 0 for k in Kind}
     assert info.first_at is None and info.last_at is None
     assert graph_id in [g.id for g in store.list_graphs()]
     with pytest.raises(GraphExists):
@@ -56,7 +56,7 @@ def test_counts_and_time_range(store, graph_id):
     assert (r.accepted, r.duplicates) == (5, 0)
     info = store.get_graph(graph_id)
     assert info.accounts == 4
-    assert info.interactions == {"reply": 2, "quote": 1, "mention": 0, "repost": 1, "like": 0, "follow": 1}
+    assert msgspec.structs.asdict(info.interactions) == {"reply": 2, "quote": 1, "mention": 0, "repost": 1, "like": 0, "follow": 1}
     assert info.first_at == T0
     assert info.last_at == T0 + timedelta(minutes=7)
 
@@ -256,7 +256,7 @@ def test_deleted_interactions_are_gone_with_their_counts_time_range_and_version(
     out = store.delete_interactions(graph_id, ["i2", "i3", "i2", "nope"])
     assert (out.deleted, out.missing) == (2, ["nope"])
     info = store.get_graph(graph_id)
-    assert info.interactions == {"reply": 1, "quote": 0, "mention": 0, "repost": 1, "like": 0, "follow": 1}
+    assert msgspec.structs.asdict(info.interactions) == {"reply": 1, "quote": 0, "mention": 0, "repost": 1, "like": 0, "follow": 1}
     assert info.version != before.version and info.accounts == 4  # accounts stay
     assert (info.first_at, info.last_at) == (T0, T0 + timedelta(minutes=7))
     assert sorted(i.id for i in store.iter_interactions(graph_id)) == ["i0", "i1", "i7"]
