@@ -24,6 +24,7 @@ __all__ = [
     "Layer",
     "LAYER_KINDS",
     "MAX_ID_LENGTH",
+    "KindCounts",
     "empty_kind_counts",
     "epoch_ms",
     "from_epoch_ms",
@@ -47,7 +48,7 @@ Timestamp = Annotated[datetime, msgspec.Meta(tz=True)]
 Followers = Annotated[int, msgspec.Meta(ge=0, le=10**11)]
 Attributes = Annotated[
     dict[Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=_PRINTABLE)], Text],
-    msgspec.Meta(max_length=64),
+    msgspec.Meta(max_length=64, title="Attributes"),
 ]
 
 
@@ -128,6 +129,20 @@ class Interaction(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True,
         return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=12).hexdigest()
 
 
+class KindCounts(msgspec.Struct, frozen=True, kw_only=True):
+    """Interactions of each kind (``Kind``), every kind named, 0 included."""
+
+    reply: int
+    quote: int
+    mention: int
+    repost: int
+    like: int
+    follow: int
+
+    def total(self) -> int:
+        return sum(msgspec.structs.astuple(self))
+
+
 class GraphInfo(msgspec.Struct, frozen=True, kw_only=True):
     """A workspace and what is in it. ``version`` changes whenever the content changes and
     never repeats for a deleted and re-created graph of the same id."""
@@ -135,7 +150,7 @@ class GraphInfo(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     description: str
     accounts: int
-    interactions: dict[str, int]
+    interactions: KindCounts
     first_at: datetime | None
     last_at: datetime | None
     version: str
@@ -158,8 +173,8 @@ class AccountDetail(msgspec.Struct, frozen=True, kw_only=True):
     """An account with its interaction counts per kind, split by direction."""
 
     account: Account
-    outgoing: dict[str, int]
-    incoming: dict[str, int]
+    outgoing: KindCounts
+    incoming: KindCounts
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)

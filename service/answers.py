@@ -13,6 +13,11 @@ from graph.audits.trend import Trend
 from service.wire import DeliveryOut
 
 
+class RunLinks(msgspec.Struct, frozen=True, kw_only=True):
+    self: str
+    audit: str
+
+
 class RunOut(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     audit: str
@@ -33,7 +38,7 @@ class RunOut(msgspec.Struct, frozen=True, kw_only=True):
     result: DiversityAnswer | None
     #: webhook deliveries of this run with every attempt (only on the single-run answer)
     deliveries: list[DeliveryOut] | None = None
-    links: dict[str, str]
+    links: RunLinks
 
 
 class RunsPage(msgspec.Struct, frozen=True, kw_only=True):

@@ -249,7 +249,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         store.close()
     print(
         f"demo graph {args.graph!r} in the {settings.store_kind} store: {info.accounts} accounts,"
-        f" {sum(info.interactions.values())} interactions ({result.accepted} new,"
+        f" {info.interactions.total()} interactions ({result.accepted} new,"
         f" {result.duplicates} already there)",
         file=sys.stderr,
     )
@@ -336,7 +336,7 @@ def _drop_if_empty(store, graph: str, created: bool) -> None:
     if not created:
         return
     info = store.get_graph(graph)
-    if info.accounts == 0 and not any(info.interactions.values()):
+    if info.accounts == 0 and not info.interactions.total():
         store.delete_graph(graph)
         print(f"removed the empty graph {graph!r} this run had created", file=sys.stderr)
 

@@ -108,7 +108,62 @@ def _any_json(t: type) -> dict:
 
 def _msgspec_components(types: list[type]) -> dict[str, Schema | Reference | bool]:
     _, components = msgspec.json.schema_components(types, schema_hook=_any_json, ref_template=_REF)
-    return {name: schema_of(s) for name, s in components.items()}
+    named: dict[str, dict] = dict(components)
+    for name, s in components.items():
+        named[name] = {**_hoist({k: v for k, v in s.items() if k != "title"}, named), "title": s["title"]}
+    return {name: schema_of(s) for name, s in named.items()}
+
+
+# ----------------------------------------------------------------- named types
+
+#: keywords that say how a named type is used (a field's default), kept where it is used
+_USE_KEYS = ("default", "description", "examples")
+#: keywords whose value is a schema, or a list of schemas
+_SUB_KEYS = frozenset({"items", "additionalProperties", "propertyNames", "contains", "not", "anyOf", "allOf",
+                       "oneOf", "prefixItems"})
+#: keywords whose value maps names to schemas
+_SUB_MAPS = frozenset({"properties", "patternProperties"})
+
+
+def _hoist(node: Any, named: dict[str, dict]) -> Any:
+    """``node`` (a JSON Schema as msgspec writes it) with every schema nested in it that has
+    a ``title`` moved to the component of that name (``named``) and referred to where it
+    was. A type is named in the code, ``Annotated[T, msgspec.Meta(title="Engine")]`` (or
+    a query parameter's ``title=``), so that a client generated from the document calls
+    it ``Engine`` rather than after the field or the operation it was first met in."""
+    if isinstance(node, list):
+        return [_hoist(v, named) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {}
+    for key, value in node.items():
+        if key in _SUB_MAPS:
+            out[key] = {name: _hoist(v, named) for name, v in value.items()}
+        elif key in _SUB_KEYS:
+            out[key] = _hoist(value, named)
+        else:
+            out[key] = value
+    title = out.pop("title", None)
+    if title is None:
+        return out
+    use = {k: out.pop(k) for k in _USE_KEYS if k in out}
+    _name(title, out, named)
+    ref = {"$ref": _REF.format(name=title)}
+    return {"allOf": [ref], **use} if use else ref
+
+
+def _name(title: str, schema: dict, named: dict[str, dict]) -> None:
+    """Files ``schema`` as the component ``title``; one already there must say the same
+    (an enum: the same values, in any order, as ``Kind``'s do beside a kind's Literal)."""
+    have = named.get(title)
+    if have is None:
+        named[title] = {**schema, "title": title}
+        return
+    same = {k: v for k, v in have.items() if k not in ("title", "description")} == schema
+    if not same and "enum" in have and "enum" in schema:
+        same = set(have["enum"]) == set(schema["enum"]) and schema.get("type", "string") == have.get("type", "string")
+    if not same:
+        raise TypeError(f"two different schemas are named {title!r}: {have} and {schema}")
 
 
 def _project_structs(names) -> list[type]:
@@ -278,6 +333,19 @@ def _routes() -> dict[str, _Route]:
 # ----------------------------------------------------------------- problem answers
 
 PROBLEM_MEDIA = "application/problem+json"
+_PROBLEM_ERROR = Schema(
+    type="object",
+    required=["field", "message"],
+    description="one bad field of a request",
+    properties={
+        "field": Schema(type="string", description="dotted path of the field, e.g. webhook.url"),
+        "index": Schema(type="integer", description="0-based position of the item (or line) in the body"),
+        "line": Schema(type="integer", description="imports of line formats: the 1-based line"),
+        "source": Schema(type="string", description="query, path, header or body"),
+        "value": Schema(type="string", description="a conflicting id"),
+        "message": Schema(type="string"),
+    },
+)
 _PROBLEM = Schema(
     type="object",
     required=["type", "title", "status"],
@@ -291,14 +359,7 @@ _PROBLEM = Schema(
         "errors": Schema(
             type="array",
             description="for invalid input: every bad field (and, in batches and files, the item's index)",
-            items=Schema(type="object", required=["field", "message"], properties={
-                "field": Schema(type="string", description="dotted path of the field, e.g. webhook.url"),
-                "index": Schema(type="integer", description="0-based position of the item (or line) in the body"),
-                "line": Schema(type="integer", description="imports of line formats: the 1-based line"),
-                "source": Schema(type="string", description="query, path, header or body"),
-                "value": Schema(type="string", description="a conflicting id"),
-                "message": Schema(type="string"),
-            }),
+            items=Reference(ref=_REF.format(name="ProblemError")),
         ),
         "job": Schema(type="string", description="the failed or cancelled analysis job"),
         "limit": Schema(type="string", description="imports: the limit that stopped it (bytes, lines, items, ...)"),
@@ -408,7 +469,7 @@ def document_problems(doc: OpenAPI, settings: "Settings | None" = None) -> None:
     settings = settings or Settings()
     wanted = _project_structs(doc.components.schemas or {}) + [t for t in _BODY_ITEMS]
     doc.components.schemas = {**(doc.components.schemas or {}), **_msgspec_components(wanted),
-                              "Problem": _PROBLEM}
+                              "Problem": _PROBLEM, "ProblemError": _PROBLEM_ERROR}
     problem = {PROBLEM_MEDIA: OpenAPIMediaType(schema=Reference(ref=_REF.format(name="Problem")))}
     routes = _routes()
     for path, item in (doc.paths or {}).items():
@@ -420,6 +481,8 @@ def document_problems(doc: OpenAPI, settings: "Settings | None" = None) -> None:
             for p in op.parameters or []:
                 if route is not None and isinstance(p, Parameter) and p.name in route.fields:
                     p.schema = _parameter_schema(p.schema, route.fields[p.name].kwarg_definition)
+                if isinstance(p, Parameter) and isinstance(p.schema, Schema) and p.schema.title:
+                    p.schema = _named_parameter(p.schema, doc.components.schemas)
             _bound_null_samples(op, settings)
             responses = dict(op.responses or {})
             for status, why in _generic(path, method, op, route).items():
@@ -475,6 +538,19 @@ def _parameter_schema(schema: Schema | Reference | None, kwarg: Any) -> Schema |
     for key, value in extra.items():
         setattr(schema, _KEYS.get(key, key), value)
     return schema
+
+
+def _named_parameter(schema: Schema, components: dict) -> Schema | Reference:
+    """A parameter whose type is named (``QueryParameter(title=...)``) refers to that
+    component (made here when no body or answer made it first)."""
+    raw = schema.to_schema()
+    named = {name: s.to_schema() if isinstance(s, Schema) else s for name, s in components.items()
+             if isinstance(s, Schema)}
+    ref = _hoist(raw, named)
+    title = raw["title"]
+    if title not in components:
+        components[title] = schema_of(named[title])
+    return schema_of(ref)
 
 
 def _bound_null_samples(op: Operation, settings: "Settings") -> None:

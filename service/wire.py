@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 from litestar import Request
@@ -12,6 +12,8 @@ from litestar.exceptions import HTTPException
 
 from graph.audits.model import DeliveryAttempt
 from graph.analysis.engine import ENGINES
+from graph.analysis.params import AnalysisParams
+from graph.jobs.model import JobStatus
 from graph.model import Account, GraphInfo, Id, Kind, Text, Timestamp
 
 
@@ -135,6 +137,44 @@ class ReachRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     until: Timestamp | None = None
 
 
+#: a job's states, the values of ``JobOut.status`` (and of ``GET /v1/analyses?status=``)
+JOB_STATES = tuple(v for k, v in vars(JobStatus).items() if not k.startswith("_"))
+JobState = Annotated[str, msgspec.Meta(title="JobStatus", extra_json_schema={"enum": list(JOB_STATES)})]
+
+
+class JobLinks(msgspec.Struct, frozen=True, kw_only=True):
+    """Where to go from a job: ``result`` once done, and the answer it was asked for
+    (``answer``), or after a full analysis the usual answers it made ready."""
+
+    self: str
+    result: str | msgspec.UnsetType = msgspec.UNSET
+    answer: str | msgspec.UnsetType = msgspec.UNSET
+    communities: str | msgspec.UnsetType = msgspec.UNSET
+    gatekeepers: str | msgspec.UnsetType = msgspec.UNSET
+    trusted_voices: str | msgspec.UnsetType = msgspec.field(default=msgspec.UNSET, name="trusted-voices")
+    castles: str | msgspec.UnsetType = msgspec.UNSET
+    pods: str | msgspec.UnsetType = msgspec.UNSET
+    polarization: str | msgspec.UnsetType = msgspec.UNSET
+
+
+class JobArguments(msgspec.Struct, frozen=True, kw_only=True):
+    """The answer's own arguments (``graph.analysis.answers.TARGETS``), with their
+    defaults: each answer has some of these, never others."""
+
+    account: str | None | msgspec.UnsetType = msgspec.UNSET
+    community: int | None | msgspec.UnsetType = msgspec.UNSET
+    limit: int | msgspec.UnsetType = msgspec.UNSET
+    after: str | None | msgspec.UnsetType = msgspec.UNSET
+    members_limit: int | msgspec.UnsetType = msgspec.UNSET
+    pairs_limit: int | msgspec.UnsetType = msgspec.UNSET
+    accounts: list[str] | msgspec.UnsetType = msgspec.UNSET
+    objects: list[str] | msgspec.UnsetType = msgspec.UNSET
+    format: str | msgspec.UnsetType = msgspec.UNSET
+    level: str | msgspec.UnsetType = msgspec.UNSET
+    runs: int | msgspec.UnsetType = msgspec.UNSET
+    attribute: str | msgspec.UnsetType = msgspec.UNSET
+
+
 class JobOut(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     graph: str
@@ -144,7 +184,7 @@ class JobOut(msgspec.Struct, frozen=True, kw_only=True):
     #: the version asked for; once done, the version the answer was computed on
     graph_version: str | None
     #: queued, running, done, failed or cancelled
-    status: str
+    status: JobState
     #: the step running now (load, a stage name, render) and the share of steps done
     stage: str | None
     progress: float
@@ -152,15 +192,15 @@ class JobOut(msgspec.Struct, frozen=True, kw_only=True):
     error: str | None
     #: not_found, invalid, failed, time_limit, worker_lost or cancelled
     error_kind: str | None
-    parameters: dict[str, Any]
+    parameters: AnalysisParams
     #: the answer's own arguments (account, limit, ...)
-    arguments: dict[str, Any]
+    arguments: JobArguments
     #: executions started (more than one when a worker died during the job)
     attempts: int
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
-    links: dict[str, str]
+    links: JobLinks
 
 
 class JobsPage(msgspec.Struct, frozen=True, kw_only=True):
@@ -224,9 +264,9 @@ WebhookSecret = Annotated[str, msgspec.Meta(
                 " castlegate generates one when left out")]
 #: kinds and engines are checked by ``AnalysisParams`` (422 naming the field); the schema
 #: states them (extra_json_schema: the document only)
-_Kind = Annotated[str, msgspec.Meta(extra_json_schema={"enum": [k.value for k in Kind]})]
+_Kind = Annotated[str, msgspec.Meta(title="Kind", extra_json_schema={"enum": [k.value for k in Kind]})]
 Layers = Annotated[list[_Kind], msgspec.Meta(min_length=1, max_length=6)]
-Engine = Annotated[str, msgspec.Meta(extra_json_schema={"enum": list(ENGINES)})]
+Engine = Annotated[str, msgspec.Meta(title="Engine", extra_json_schema={"enum": list(ENGINES)})]
 
 
 class WebhookIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -283,6 +323,15 @@ class RunSummary(msgspec.Struct, frozen=True, kw_only=True):
     finished_at: datetime | None
 
 
+class AuditLinks(msgspec.Struct, frozen=True, kw_only=True):
+    self: str
+    runs: str
+    trend: str
+    #: POST: run now
+    run: str
+    deliveries: str
+
+
 class AuditOut(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     graph: str
@@ -303,7 +352,7 @@ class AuditOut(msgspec.Struct, frozen=True, kw_only=True):
     updated_at: datetime
     next_run_at: datetime | None
     last_run: RunSummary | None
-    links: dict[str, str]
+    links: AuditLinks
 
 
 class DeliveryOut(msgspec.Struct, frozen=True, kw_only=True):

@@ -32,5 +32,5 @@ def test_demo_command_loads_into_sqlite_twice_without_doubling(tmp_path):
     info = store.get_graph(DEMO_GRAPH)
     accounts, interactions = demo_network()
     assert info.accounts == len(accounts)
-    assert sum(info.interactions.values()) == len(interactions)
+    assert info.interactions.total() == len(interactions)
     store.close()

@@ -24,7 +24,7 @@ continues after the same item, or says that it is gone (422 naming ``after``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Mapping
+from typing import Annotated, Any, Callable, Iterator, Mapping
 
 import msgspec
 import numpy as np
@@ -34,7 +34,7 @@ from graph.analysis.communities import Community
 from graph.analysis.compare import community_stability, label_agreement
 from graph.analysis.diversity import DiversityResult, diversity
 from graph.analysis.events import Event
-from graph.analysis.gatekeepers import Gatekeeper
+from graph.analysis.gatekeepers import Gatekeeper, GatekeeperComponents
 from graph.analysis.manifest import Manifest
 from graph.analysis.networkmap import network_map
 from graph.analysis.pods import Pod, PodsParameters
@@ -91,7 +91,7 @@ class RolesAnswer(msgspec.Struct, frozen=True, kw_only=True):
 
 class GatekeepersAnswer(msgspec.Struct, frozen=True, kw_only=True):
     kinds: list[str]
-    weights: dict[str, float]
+    weights: GatekeeperComponents
     betweenness_method: str
     pivots: int | None
     #: accounts with a tie to another community (all were scored; the ranking keeps
@@ -233,13 +233,17 @@ class StabilityAnswer(msgspec.Struct, frozen=True, kw_only=True):
     manifest: Manifest
 
 
+#: label -> accounts with it
+LabelCounts = Annotated[dict[str, int], msgspec.Meta(title="LabelCounts")]
+
+
 class LabelMix(msgspec.Struct, frozen=True, kw_only=True):
     id: int
     size: int
     #: members carrying the attribute
     labelled: int
     #: label -> members with it
-    mix: dict[str, int]
+    mix: LabelCounts
     majority: str | None
     #: majority's share of the labelled members; null without any
     purity: float | None
@@ -251,7 +255,7 @@ class CompareAnswer(msgspec.Struct, frozen=True, kw_only=True):
     labelled: int
     unlabelled: int
     #: label -> accounts in the partition with it
-    labels: dict[str, int]
+    labels: LabelCounts
     #: share of labelled accounts whose community's majority label is theirs
     purity: float | None
     #: normalised mutual information and adjusted Rand index, communities vs labels

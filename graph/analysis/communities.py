@@ -3,7 +3,7 @@ community is."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Annotated, Sequence
 
 import msgspec
 import numpy as np
@@ -11,7 +11,10 @@ import numpy as np
 from graph.analysis.engine import Engine
 from graph.analysis.graph import LayerGraph
 
-__all__ = ["Community", "CommunitiesResult", "TopAccount", "communities"]
+__all__ = ["Community", "CommunitiesResult", "LayerShares", "TopAccount", "communities"]
+
+#: interaction kind -> share, largest first
+LayerShares = Annotated[dict[str, float], msgspec.Meta(title="LayerShares")]
 
 
 class TopAccount(msgspec.Struct, frozen=True, kw_only=True):
@@ -30,8 +33,9 @@ class Community(msgspec.Struct, frozen=True, kw_only=True):
     conductance: float | None
     #: (E - I) / (E + I) over the members' weighted edge ends; None without edges
     ei_index: float | None
-    #: kind -> share of the interactions among members, over every kind in the graph
-    dominant_layers: dict[str, float]
+    #: kind -> share of the interactions among members, over every kind in the graph,
+    #: largest first (so a map of the kinds the graph holds, in that order; not a Struct)
+    dominant_layers: LayerShares
     top_accounts: list[TopAccount]
 
 

@@ -16,7 +16,7 @@ from scipy.stats import rankdata
 from graph.analysis.graph import LayerGraph
 from graph.analysis.roles import RolesTable
 
-__all__ = ["GATEKEEPER_WEIGHTS", "Gatekeeper", "GatekeepersResult", "gatekeepers"]
+__all__ = ["GATEKEEPER_WEIGHTS", "Gatekeeper", "GatekeeperComponents", "GatekeepersResult", "gatekeepers"]
 
 #: Weight of each rank-normalised component in the score (they sum to 1). Cross-group
 #: brokerage is the most direct evidence of carrying something *across* a border, so it
@@ -35,16 +35,28 @@ GATEKEEPER_WEIGHTS: dict[str, float] = {
 BRIDGED_SHARE = 0.10
 
 
+class GatekeeperComponents(msgspec.Struct, frozen=True, kw_only=True):
+    """One number per component of the gatekeeper score (the keys of
+    :data:`GATEKEEPER_WEIGHTS`): a raw value, its percentile rank, or its weight."""
+
+    #: Gould-Fernandez gatekeeper + representative + liaison pairs
+    cross_brokerage: float
+    betweenness: float
+    #: 1 - Burt's constraint
+    structural_holes: float
+    participation: float
+    #: cross_brokerage over all brokered pairs (shown, weight 0)
+    cross_brokerage_share: float
+
+
 class Gatekeeper(msgspec.Struct, frozen=True, kw_only=True):
     account: str
     score: float
     community: int
-    #: raw values: cross_brokerage (G-F gatekeeper + representative + liaison pairs),
-    #: cross_brokerage_share (of all brokered pairs), betweenness, structural_holes
-    #: (1 - Burt constraint), participation
-    components: dict[str, float]
+    #: raw values
+    components: GatekeeperComponents
     #: the same components as percentile ranks in [0, 1] among all analysed accounts
-    ranks: dict[str, float]
+    ranks: GatekeeperComponents
     role: str | None
     #: own community first, then neighbouring ones with >= 10% of its cross-community ties
     communities_bridged: list[int]
@@ -52,7 +64,7 @@ class Gatekeeper(msgspec.Struct, frozen=True, kw_only=True):
 
 class GatekeepersResult(msgspec.Struct, frozen=True, kw_only=True):
     kinds: list[str]
-    weights: dict[str, float]
+    weights: GatekeeperComponents
     betweenness_method: str
     pivots: int | None
     #: accounts with a tie to another community: all were scored, ``items`` holds the
@@ -144,7 +156,7 @@ def gatekeepers(
         raise ValueError("membership differs from the partition the roles were computed with")
     n = len(nodes)
     if n == 0:
-        return GatekeepersResult(kinds=kinds, weights=dict(GATEKEEPER_WEIGHTS),
+        return GatekeepersResult(kinds=kinds, weights=GatekeeperComponents(**GATEKEEPER_WEIGHTS),
                                  betweenness_method=roles.betweenness_method,
                                  pivots=roles.pivots, candidates=0, items=[])
 
@@ -186,12 +198,12 @@ def gatekeepers(
             account=roles.accounts[i],
             score=float(score[i]),
             community=int(own[i]),
-            components={c: float(raw[c][i]) for c in raw},
-            ranks={c: float(ranks[c][i]) for c in raw},
+            components=GatekeeperComponents(**{c: float(raw[c][i]) for c in raw}),
+            ranks=GatekeeperComponents(**{c: float(ranks[c][i]) for c in raw}),
             role=roles.role[i],
             communities_bridged=[int(own[i])] + comm[big][sel].tolist(),
         ))
-    return GatekeepersResult(kinds=kinds, weights=dict(GATEKEEPER_WEIGHTS),
+    return GatekeepersResult(kinds=kinds, weights=GatekeeperComponents(**GATEKEEPER_WEIGHTS),
                              betweenness_method=roles.betweenness_method, pivots=roles.pivots,
                              candidates=int(len(candidates)), items=items)
 

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from importlib import metadata
+from typing import Annotated
 
 import msgspec
 
-__all__ = ["Manifest", "library_versions"]
+from graph.analysis.params import AnalysisParams
+
+__all__ = ["Libraries", "Manifest", "library_versions"]
+
+#: library -> version: the libraries that computed the numbers (open: an engine's own)
+Libraries = Annotated[dict[str, str], msgspec.Meta(title="Libraries")]
 
 
 class Manifest(msgspec.Struct, frozen=True, kw_only=True):
@@ -17,12 +23,13 @@ class Manifest(msgspec.Struct, frozen=True, kw_only=True):
     layers: list[str]
     since: datetime | None
     until: datetime | None
-    parameters: dict[str, object]
+    #: normalised (layers sorted)
+    parameters: AnalysisParams
     #: the analyses this run computed (a scheduled audit skips those it does not use)
     analyses: list[str]
     seed: int
     engine: str
-    libraries: dict[str, str]
+    libraries: Libraries
     #: true when every interaction analysed carries the static date 1970-01-01Z, as those
     #: of a static network file do (edge lists without time, GML, GraphML, GEXF, Gephi
     #: tables): ``since``/``until`` and anything ordered in time (pods) mean nothing on

@@ -34,16 +34,16 @@ class AnalysisParams(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     """Everything that changes an analysis' numbers. Limits (how many items an answer
     lists) are not here: they only cut what is shown."""
 
-    layers: Annotated[tuple[Annotated[str, _doc(enum=[k.value for k in Kind])], ...],
+    layers: Annotated[tuple[Annotated[str, _doc(title="Kind", enum=[k.value for k in Kind])], ...],
                       _doc(minItems=1)] = DEFAULT_LAYERS
     since: Annotated[datetime, _doc(format="date-time")] | None = None
     until: Annotated[datetime, _doc(format="date-time")] | None = None
     seed: Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)] = 0
-    engine: Annotated[str, _doc(enum=list(ENGINES))] = "fast"
+    engine: Annotated[str, _doc(title="Engine", enum=list(ENGINES))] = "fast"
     resolution: Annotated[float, msgspec.Meta(gt=0, le=100)] = 1.0
     #: how communities are found: Louvain (Blondel et al. 2008) or Leiden (Traag et al.
     #: 2019: every community is guaranteed connected; fast engine only)
-    algorithm: Annotated[str, _doc(enum=list(ALGORITHMS))] = "louvain"
+    algorithm: Annotated[str, _doc(title="Algorithm", enum=list(ALGORITHMS))] = "louvain"
     #: draws of the degree-preserving null model behind the castle closure z-scores and
     #: polarization's modularity z-score (and permutations behind the currency z-scores);
     #: each z comes with its standard error, which more draws shrink

@@ -18,6 +18,7 @@ from graph.analysis.graph import LayerGraph
 
 __all__ = [
     "AccountRoles",
+    "BrokerageCounts",
     "RolesTable",
     "account_roles",
     "guimera_amaral_role",
@@ -58,13 +59,30 @@ class RolesTable(msgspec.Struct, frozen=True, kw_only=True):
     authority: list[float]
 
 
+class BrokerageCounts(msgspec.Struct, frozen=True, kw_only=True):
+    """Gould-Fernandez brokerage of one account: the brokered pairs a -> broker -> b (a
+    and b not linked) of each role (``BROKERAGE_ROLES``, by the groups of a, the broker
+    and b)."""
+
+    #: all three in one group
+    coordinator: int
+    #: a and b in one group, the broker in another
+    itinerant: int
+    #: the broker in b's group, a outside it
+    gatekeeper: int
+    #: the broker in a's group, b outside it
+    representative: int
+    #: all three in different groups
+    liaison: int
+
+
 class AccountRoles(msgspec.Struct, frozen=True, kw_only=True):
     account: str
     community: int
     z: float
     participation: float
     role: str | None
-    brokerage: dict[str, int]
+    brokerage: BrokerageCounts
     brokerage_approximate: bool
     constraint: float
     effective_size: float
@@ -349,7 +367,7 @@ def account_roles(
     >>> g = LayerGraph.from_rows(rows)
     >>> t = account_roles(g, ["reply"], [0, 0, 0, 1, 1, 1], engine=get_engine("reference"))
     >>> r = roles_of(t, "c")  # b -> c -> x (b-x not linked), b -> c -> a (b-a not linked)
-    >>> r.brokerage["representative"], r.brokerage["coordinator"], r.betweenness_method
+    >>> r.brokerage.representative, r.brokerage.coordinator, r.betweenness_method
     (1, 1, 'exact')
     >>> round(r.betweenness, 3), round(r.participation, 3)
     (0.6, 0.444)
@@ -493,7 +511,7 @@ def roles_of(table: RolesTable, account: str) -> AccountRoles:
         z=table.z[i],
         participation=table.participation[i],
         role=table.role[i],
-        brokerage={name: values[i] for name, values in table.brokerage.items()},
+        brokerage=BrokerageCounts(**{name: values[i] for name, values in table.brokerage.items()}),
         brokerage_approximate=account in table.brokerage_approximate,
         constraint=table.constraint[i],
         effective_size=table.effective_size[i],

@@ -90,6 +90,7 @@ from graph.model import (
     IngestResult,
     Interaction,
     Kind,
+    KindCounts,
     empty_kind_counts,
     epoch_ms,
     from_epoch_ms,
@@ -477,7 +478,7 @@ class Neo4jStore(Neo4jAudits, Neo4jKeys):
             for k in _KINDS:
                 out[k] = rec[f"out_{k}"]
                 inc[k] = rec[f"in_{k}"]
-            return AccountDetail(account=_account(rec["a"]), outgoing=out, incoming=inc)
+            return AccountDetail(account=_account(rec["a"]), outgoing=KindCounts(**out), incoming=KindCounts(**inc))
 
         return self._read(tx)
 
@@ -806,7 +807,7 @@ def _graph_info(g) -> GraphInfo:
         version=_batch.version_string(g["uid"], g["revision"]),
         created_at=from_epoch_ms(g["created_ms"]),
         accounts=g["accounts"],
-        interactions={k: g[f"n_{k}"] for k in _KINDS},
+        interactions=KindCounts(**{k: g[f"n_{k}"] for k in _KINDS}),
         first_at=from_epoch_ms(g.get("first_ms")),
         last_at=from_epoch_ms(g.get("last_ms")),
     )

@@ -36,6 +36,7 @@ from graph.model import (
     IngestResult,
     Interaction,
     Kind,
+    KindCounts,
     empty_kind_counts,
     epoch_ms,
     from_epoch_ms,
@@ -470,7 +471,7 @@ class SqliteStore(SqliteAudits, SqliteKeys):
                     (graph, account),
                 ):
                     counts[kind] = n
-        return AccountDetail(account=_account(row), outgoing=out, incoming=inc)
+        return AccountDetail(account=_account(row), outgoing=KindCounts(**out), incoming=KindCounts(**inc))
 
     def iter_interactions(self, graph: str) -> Iterator[Interaction]:
         # a connection of its own, held while the caller iterates (and handed back when
@@ -626,7 +627,7 @@ def _graph_info(r: tuple) -> GraphInfo:
         version=_batch.version_string(r[2], r[3]),
         created_at=from_epoch_ms(r[4]),
         accounts=r[5],
-        interactions=dict(zip(_KINDS, r[6 : 6 + n])),
+        interactions=KindCounts(**dict(zip(_KINDS, r[6 : 6 + n]))),
         first_at=from_epoch_ms(r[6 + n]),
         last_at=from_epoch_ms(r[7 + n]),
     )

@@ -259,7 +259,7 @@ def _render(cache: ResultCache, store_kind: str, graph: str, version: str, param
         layers=list(params.layers),
         since=params.since,
         until=params.until,
-        parameters=params.as_dict(),
+        parameters=params.normalised(),
         analyses=used,
         seed=params.seed,
         engine=params.engine,

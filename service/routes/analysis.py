@@ -44,7 +44,7 @@ from service.held import ANSWER_CACHING, asked, matches
 from service.openapi import json_body, problems
 from service.paging import After, Limit, cut
 from service.routes.graphs import AccountPath, GraphPath
-from service.wire import CompareRequest, JobOut, JobsPage, ReachRequest
+from service.wire import JOB_STATES, CompareRequest, JobArguments, JobLinks, JobOut, JobsPage, ReachRequest
 
 _PARAMS = {f.name: f.type for f in msgspec.inspect.type_info(AnalysisParams).fields}
 
@@ -71,7 +71,7 @@ Until = Annotated[str | None, QueryParameter(format="date-time",
 # numbers are not Optional: the framework would read "null" as left out
 Seed = Annotated[int, QueryParameter(**_bounds("seed"), description="random seed")]
 EngineQ = Annotated[str | None, QueryParameter(
-    enum=list(ENGINES), description="fast (igraph/NetworKit, default) or reference (networkx)")]
+    title="Engine", enum=list(ENGINES), description="fast (igraph/NetworKit, default) or reference (networkx)")]
 Resolution = Annotated[float, QueryParameter(**_bounds("resolution"), description="Louvain resolution")]
 NullSamples = Annotated[int, QueryParameter(
     **_bounds("null_samples"), description="degree-preserving rewirings (at most CASTLEGATE_MAX_NULL_SAMPLES)")]
@@ -86,12 +86,13 @@ MembersLimit = Annotated[int, QueryParameter(
 PairsLimit = Annotated[int, QueryParameter(
     ge=0, le=1000, description="cut each pod's `edges` to its strongest pairs (`edges_total` counts them all)")]
 AlgorithmQ = Annotated[str | None, QueryParameter(
-    enum=list(ALGORITHMS), description="louvain (default) or leiden (every community connected; fast engine only)")]
-MapLevel = Annotated[str, QueryParameter(enum=list(MAP_LEVELS), description="auto (default), accounts or communities")]
-ExportFormat = Annotated[str, QueryParameter(enum=list(EXPORTS), description="gexf (default), graphml or csv")]
+    title="Algorithm", enum=list(ALGORITHMS),
+    description="louvain (default) or leiden (every community connected; fast engine only)")]
+MapLevel = Annotated[str, QueryParameter(
+    title="MapLevel", enum=list(MAP_LEVELS), description="auto (default), accounts or communities")]
+ExportFormat = Annotated[str, QueryParameter(
+    title="ExportFormat", enum=list(EXPORTS), description="gexf (default), graphml or csv")]
 CommunityPath = Annotated[int, PathParameter(ge=0, le=2**31 - 1, description="community id (from /communities)")]
-#: a job's states (``graph.jobs.model.JobStatus``), the values ``status`` takes
-JOB_STATES = tuple(v for k, v in vars(JobStatus).items() if not k.startswith("_"))
 JobPath = Annotated[str, PathParameter(max_length=64, description="job id")]
 IfNoneMatch = Annotated[str | None, HeaderParameter(
     name="If-None-Match", max_length=4096,
@@ -163,8 +164,9 @@ def job_out(job: Job) -> JobOut:
     return JobOut(
         id=job.id, graph=job.graph, target=job.target, graph_version=job.graph_version, status=job.status,
         stage=job.stage, progress=job.progress, error=job.error, error_kind=job.error_kind,
-        parameters=job.params, arguments=job.args, attempts=job.attempts, created_at=job.created_at,
-        started_at=job.started_at, finished_at=job.finished_at, links=links,
+        parameters=msgspec.convert(job.params, AnalysisParams), arguments=msgspec.convert(job.args, JobArguments),
+        attempts=job.attempts, created_at=job.created_at, started_at=job.started_at, finished_at=job.finished_at,
+        links=msgspec.convert(links, JobLinks),
     )
 
 
@@ -466,7 +468,7 @@ def list_analyses(
     request: Request,
     state: State,
     graph: Annotated[str | None, QueryParameter(max_length=128, description="only this graph's jobs")] = None,
-    status: Annotated[str | None, QueryParameter(enum=list(JOB_STATES), description="only jobs in this state")] = None,
+    status: Annotated[str | None, QueryParameter(title="JobStatus", enum=list(JOB_STATES), description="only jobs in this state")] = None,
     limit: Annotated[int, QueryParameter(ge=1, le=500, description="how many items to list (one page)")] = 50,
     after: Annotated[str | None, QueryParameter(max_length=64, description="the `next` of the page before")] = None,
 ) -> JobsPage:
@@ -506,7 +508,10 @@ def _job_of(request: Request, state: State, job_id: str) -> Job:
 
 
 @get("/v1/analyses/{job:str}", operation_id="getAnalysis", tags=["analysis"], sync_to_thread=True,
-     summary="Status and progress of an analysis job; links to the results when done")
+     summary="Status and progress of an analysis job; links to the results when done",
+     # without it the document would take the thread wrapper's docstring
+     description="Poll it until ``status`` is done, failed or cancelled; ``links.result`` (and"
+                 " ``links.answer``) then give what it computed.")
 def get_analysis(request: Request, state: State, job: JobPath) -> JobOut:
     return job_out(_job_of(request, state, job))
 

@@ -26,7 +26,7 @@ from graph.audits.trend import trend
 from graph.model import epoch_ms
 from graph.errors import AccountNotFound, FieldError, InvalidInput, RunNotFound
 from graph.analysis.answers import DiversityAnswer
-from service.answers import RunOut, RunsPage, TrendOut
+from service.answers import RunLinks, RunOut, RunsPage, TrendOut
 from service.deps import Store
 from service.openapi import json_body, problems
 from service.paging import After, Limit, bad_cursor, cut
@@ -34,7 +34,7 @@ from service.routes.graphs import GraphPath
 from service.secrets import SecretUnreadable, secret_box
 from service.webhooks import public_error, url_problem
 from service.wire import (
-    AuditCreate, AuditOut, AuditPatch, AuditsPage, DeliveriesPage, DeliveryOut, RunSummary, WebhookOut,
+    AuditCreate, AuditLinks, AuditOut, AuditPatch, AuditsPage, DeliveriesPage, DeliveryOut, RunSummary, WebhookOut,
 )
 
 AuditPath = Annotated[str, PathParameter(description="audit id", max_length=64)]
@@ -254,8 +254,8 @@ def audit_out(store: Store, a: Audit, *, generated_secret: str | None = None) ->
         paused=a.paused, created_at=a.created_at, updated_at=a.updated_at, next_run_at=a.next_run_at,
         last_run=RunSummary(id=last[0].id, slot=last[0].slot, status=last[0].status,
                             finished_at=last[0].finished_at) if last else None,
-        links={"self": base, "runs": f"{base}/runs", "trend": f"{base}/runs/trend",
-               "run": f"{base}/run", "deliveries": f"{base}/deliveries"},
+        links=AuditLinks(self=base, runs=f"{base}/runs", trend=f"{base}/runs/trend", run=f"{base}/run",
+                         deliveries=f"{base}/deliveries"),
     )
 
 
@@ -265,7 +265,7 @@ def run_out(a: Audit, r: AuditRun, *, deliveries: list[DeliveryOut] | None = Non
         attempts=r.attempts, created_at=r.created_at, started_at=r.started_at, finished_at=r.finished_at,
         graph_version=r.graph_version, error=r.error,
         result=_decode_result(r.result) if r.result else None, deliveries=deliveries,
-        links={"self": f"{_base(a)}/runs/{r.id}", "audit": _base(a)},
+        links=RunLinks(self=f"{_base(a)}/runs/{r.id}", audit=_base(a)),
     )
 
 

@@ -199,7 +199,7 @@ async def import_file(
     request: Request,
     store: Store,
     graph: GraphPath,
-    format: Annotated[str, QueryParameter(enum=list(FORMATS), description="the file's format: one of "
+    format: Annotated[str, QueryParameter(title="ImportFormat", enum=list(FORMATS), description="the file's format: one of "
                                                                          + ", ".join(FORMATS))],
 ) -> ImportResult:
     """The body is the file as the platform gives it, gzip allowed (``Content-Type``: the

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from tests.conftest import castlegate, start_service
@@ -84,7 +85,7 @@ def test_higgs_into_neo4j_all_events_then_none(neo4j_server, datasets, graph_id)
     store = Neo4jStore(neo4j_server.uri, neo4j_server.user, neo4j_server.password)
     try:
         info = store.get_graph(graph)
-        assert info.interactions == {"reply": 36_902, "quote": 0, "mention": 171_237,
+        assert msgspec.structs.asdict(info.interactions) == {"reply": 36_902, "quote": 0, "mention": 171_237,
                                      "repost": 354_930, "like": 0, "follow": 0}
         assert info.accounts == 304_691
     finally:

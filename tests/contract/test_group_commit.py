@@ -76,7 +76,7 @@ def test_one_transaction_refuses_only_the_conflicting_requests(neo4j_store, grap
     info = store.get_graph(graph_id)
     # nothing of the refused requests: no accounts z, y, q, r
     assert info.accounts == 6
-    assert info.interactions["reply"] == 4 and info.interactions["quote"] == 1
+    assert info.interactions.reply == 4 and info.interactions.quote == 1
     assert info.last_at == T0 + timedelta(minutes=5)
     # one transaction, one revision: the version moved once, and a snapshot at it has it all
     assert int(info.version.split(".")[1]) == int(v0.split(".")[1]) + 1
@@ -138,7 +138,7 @@ def test_four_clients_each_request_committed_once_and_the_conflict_refused_alone
     assert len(ids) == len(set(ids)) == 2 + 19 * 10
     assert not [i for i in ids if i.startswith("c2-r3-")]
     info = store.get_graph(graph_id)
-    assert info.interactions["reply"] == 2 + 190
+    assert info.interactions.reply == 2 + 190
     snap = store.read_snapshot(graph_id)
     assert snap.version == info.version and sum(len(c[0]) for c in snap.table.kinds.values()) == 192
 
@@ -164,7 +164,7 @@ def test_a_request_that_breaks_the_group_transaction_fails_alone(neo4j_store, gr
     committer.close()
     assert gate.calls[:2] == [1, 5]  # the group of five failed, then went one by one
     assert sorted(i.id for i in store.iter_interactions(graph_id)) == ["good0", "good1", "good2", "good3", "held"]
-    assert store.get_graph(graph_id).interactions["reply"] == 5
+    assert store.get_graph(graph_id).interactions.reply == 5
 
 
 def test_neo4j_gone_acknowledges_nothing(neo4j_server, graph_id):

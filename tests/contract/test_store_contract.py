@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timedelta, timezone
 
+import msgspec
 import pytest
 
 from graph.errors import AccountNotFound, GraphExists, GraphNotFound, IngestConflict
@@ -27,7 +28,7 @@ def test_is_a_graph_store(store):
 def test_graph_lifecycle(store, graph_id):
     info = store.create_graph(graph_id, "client A")
     assert (info.id, info.description, info.accounts) == (graph_id, "client A", 0)
-    assert info.interactions == {k.value: 0 for k in Kind}
+    assert msgspec.structs.asdict(info.interactions) == {k.value: 0 for k in Kind}
     assert info.first_at is None and info.last_at is None
     assert graph_id in [g.id for g in store.list_graphs()]
     with pytest.raises(GraphExists):
@@ -55,7 +56,7 @@ def test_counts_and_time_range(store, graph_id):
     assert (r.accepted, r.duplicates) == (5, 0)
     info = store.get_graph(graph_id)
     assert info.accounts == 4
-    assert info.interactions == {"reply": 2, "quote": 1, "mention": 0, "repost": 1, "like": 0, "follow": 1}
+    assert msgspec.structs.asdict(info.interactions) == {"reply": 2, "quote": 1, "mention": 0, "repost": 1, "like": 0, "follow": 1}
     assert info.first_at == T0
     assert info.last_at == T0 + timedelta(minutes=7)
 
@@ -67,7 +68,7 @@ def test_resend_is_idempotent_and_keeps_the_version(store, graph_id):
     v = store.get_graph(graph_id).version
     again = store.add_interactions(graph_id, batch + [it(20)])
     assert (again.accepted, again.duplicates) == (1, 20)
-    assert store.get_graph(graph_id).interactions["reply"] == 21
+    assert store.get_graph(graph_id).interactions.reply == 21
     v2 = store.get_graph(graph_id).version
     assert v2 != v
     # a pure re-send changes nothing, so the version (and any cached analysis) holds
@@ -79,7 +80,7 @@ def test_duplicates_within_one_batch_count_once(store, graph_id):
     store.create_graph(graph_id)
     r = store.add_interactions(graph_id, [it(1), it(1), it(2)])
     assert (r.accepted, r.duplicates) == (2, 1)
-    assert store.get_graph(graph_id).interactions["reply"] == 2
+    assert store.get_graph(graph_id).interactions.reply == 2
 
 
 def test_conflicting_resend_is_refused_whole(store, graph_id):
@@ -102,7 +103,7 @@ def test_conflict_inside_one_batch(store, graph_id):
     with pytest.raises(IngestConflict) as e:
         store.add_interactions(graph_id, [it(1), it(2), it(1, kind=Kind.LIKE)])
     assert e.value.indexes == [2]
-    assert store.get_graph(graph_id).interactions["reply"] == 0
+    assert store.get_graph(graph_id).interactions.reply == 0
 
 
 def test_concurrent_duplicate_batches_count_once(store, graph_id):
@@ -125,7 +126,7 @@ def test_concurrent_duplicate_batches_count_once(store, graph_id):
     assert sum(r.accepted for r in results) == 300
     assert sum(r.duplicates for r in results) == 900
     info = store.get_graph(graph_id)
-    assert info.interactions["reply"] == 300
+    assert info.interactions.reply == 300
     assert info.accounts == 7
     assert len(list(store.iter_interactions(graph_id))) == 300
 
@@ -153,8 +154,8 @@ def test_accounts_upsert_and_detail(store, graph_id):
     store.upsert_accounts(graph_id, [Account(id="a", followers=12)])
     d = store.get_account(graph_id, "a")
     assert d.account == Account(id="a", handle="@a", followers=12, attributes={"lang": "en"})
-    assert d.outgoing == {"reply": 1, "quote": 0, "mention": 1, "repost": 0, "like": 0, "follow": 0}
-    assert d.incoming == {"reply": 1, "quote": 0, "mention": 0, "repost": 0, "like": 0, "follow": 2}
+    assert msgspec.structs.asdict(d.outgoing) == {"reply": 1, "quote": 0, "mention": 1, "repost": 0, "like": 0, "follow": 0}
+    assert msgspec.structs.asdict(d.incoming) == {"reply": 1, "quote": 0, "mention": 0, "repost": 0, "like": 0, "follow": 2}
     assert store.get_account(graph_id, "c").account == Account(id="c")
     assert store.get_graph(graph_id).accounts == 3
     with pytest.raises(AccountNotFound):
@@ -181,11 +182,11 @@ def test_graphs_are_separate_workspaces(store, graph_id):
     # the same interaction id in another graph is a different interaction
     r = store.add_interactions(other, [it(1, t="zed")])
     assert r.accepted == 1
-    assert store.get_account(other, "zed").incoming["reply"] == 1
+    assert store.get_account(other, "zed").incoming.reply == 1
     with pytest.raises(AccountNotFound):
         store.get_account(graph_id, "zed")
     store.delete_graph(other)
-    assert store.get_graph(graph_id).interactions["reply"] == 1
+    assert store.get_graph(graph_id).interactions.reply == 1
 
 
 def test_recreated_graph_starts_empty_with_a_new_version(store, graph_id):
@@ -204,7 +205,7 @@ def test_query_lookalike_strings_are_just_data(store, graph_id):
     nasty = "x'}) DETACH DELETE n; DROP TABLE interactions; --"
     store.add_interactions(graph_id, [it(1, s=nasty, t="b", post="') RETURN 1 //")])
     d = store.get_account(graph_id, nasty)
-    assert d.account.id == nasty and d.outgoing["reply"] == 1
+    assert d.account.id == nasty and d.outgoing.reply == 1
     assert store.get_graph(graph_id).accounts == 2
 
 
@@ -255,7 +256,7 @@ def test_deleted_interactions_are_gone_with_their_counts_time_range_and_version(
     out = store.delete_interactions(graph_id, ["i2", "i3", "i2", "nope"])
     assert (out.deleted, out.missing) == (2, ["nope"])
     info = store.get_graph(graph_id)
-    assert info.interactions == {"reply": 1, "quote": 0, "mention": 0, "repost": 1, "like": 0, "follow": 1}
+    assert msgspec.structs.asdict(info.interactions) == {"reply": 1, "quote": 0, "mention": 0, "repost": 1, "like": 0, "follow": 1}
     assert info.version != before.version and info.accounts == 4  # accounts stay
     assert (info.first_at, info.last_at) == (T0, T0 + timedelta(minutes=7))
     assert sorted(i.id for i in store.iter_interactions(graph_id)) == ["i0", "i1", "i7"]
@@ -268,10 +269,10 @@ def test_deleted_interactions_are_gone_with_their_counts_time_range_and_version(
     assert store.get_graph(graph_id).version == info.version
     # a deleted id may be sent again, with any content
     assert store.add_interactions(graph_id, [it(3, Kind.MENTION, "x", "y")]).accepted == 1
-    assert store.get_graph(graph_id).interactions["mention"] == 1
+    assert store.get_graph(graph_id).interactions.mention == 1
     store.delete_interactions(graph_id, ["i1", "i3"])
     info = store.get_graph(graph_id)
-    assert sum(info.interactions.values()) == 0 and info.first_at is None and info.last_at is None
+    assert info.interactions.total() == 0 and info.first_at is None and info.last_at is None
     with pytest.raises(GraphNotFound):
         store.delete_interactions(graph_id + "-missing", ["i1"])
 

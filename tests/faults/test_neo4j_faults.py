@@ -274,7 +274,7 @@ def test_serve_killed_mid_ingest_loses_no_acknowledged_batch_and_leaves_none_in_
     store = neo.store()
     try:
         info = store.get_graph("faults-kill")
-        assert info.interactions["reply"] == sum(fr.present.values())
+        assert info.interactions.reply == sum(fr.present.values())
     finally:
         store.close()
 

@@ -12,6 +12,7 @@ from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
+import msgspec
 import networkx as nx
 import pytest
 
@@ -161,7 +162,7 @@ def test_hostile_graph_files_are_refused_with_the_field(tmp_path):
 
 
 def stored(info) -> dict[str, int]:
-    return {k: v for k, v in info.interactions.items() if v}
+    return {k: v for k, v in msgspec.structs.asdict(info.interactions).items() if v}
 
 
 def ingest(tmp_path: Path, graph: str, *files: tuple[Path, str]) -> SqliteStore:
@@ -215,7 +216,7 @@ def test_reddit_gml_gz(tmp_path, datasets):
     assert store.get_account("rd", str(some)).account.handle == want.nodes[some]["label"]
     out = sum(int(d.get("weight", 1)) for _, _, d in want.out_edges(some, data=True))
     outgoing = store.get_account("rd", str(some)).outgoing
-    assert {k: v for k, v in outgoing.items() if v} == ({"mention": out} if out else {})
+    assert {k: v for k, v in msgspec.structs.asdict(outgoing).items() if v} == ({"mention": out} if out else {})
 
 
 def test_collegemsg_timed_edge_list(tmp_path, datasets):
@@ -240,8 +241,8 @@ def test_conover_retweet_network(tmp_path, datasets):
     assert info.accounts == len({n[0] for n in nodes} | {e[0] for e in edges} | {e[1] for e in edges})
     # A -> B in the file means B retweeted A: B's reposts are A's incoming ones
     a = edges[0][0]
-    assert store.get_account("cv", a).incoming["repost"] == sum(1 for e in edges if e[0] == a)
-    assert store.get_account("cv", a).outgoing.get("repost", 0) == sum(1 for e in edges if e[1] == a)
+    assert store.get_account("cv", a).incoming.repost == sum(1 for e in edges if e[0] == a)
+    assert store.get_account("cv", a).outgoing.repost == sum(1 for e in edges if e[1] == a)
     left = next(n[0] for n in nodes if n[1].strip() == "left")
     assert store.get_account("cv", left).account.attributes == {"cluster": "left"}
 

@@ -46,11 +46,11 @@ def test_planted_bridge_is_the_top_gatekeeper(engine):
           f"(next {res.items[1].account} {res.items[1].score:.3f}) {top.components}")
     assert top.account == "bridge"
     assert sorted(top.communities_bridged) == [0, 1]
-    assert top.ranks["betweenness"] == 1.0 and top.ranks["cross_brokerage"] == 1.0
+    assert top.ranks.betweenness == 1.0 and top.ranks.cross_brokerage == 1.0
     # ranks compress the lead (score 1.0 vs ~0.96); the raw counts show it
     assert top.score == 1.0
-    runner_up = res.items[1].components["cross_brokerage"]
-    assert top.components["cross_brokerage"] > 5 * runner_up
+    runner_up = res.items[1].components.cross_brokerage
+    assert top.components.cross_brokerage > 5 * runner_up
     r = roles_of(roles, "bridge")
     assert r.participation > 0.4  # half its ties on each side
-    assert r.brokerage["gatekeeper"] + r.brokerage["representative"] > 100
+    assert r.brokerage.gatekeeper + r.brokerage.representative > 100
