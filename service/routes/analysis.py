@@ -370,8 +370,10 @@ class AnalysisController(Controller):
     @get("/map", operation_id="networkMap", responses=_responses(MapAnswer),
          summary="Positions and marks for drawing the network: accounts, or communities first for a big graph")
     async def map(self, state: State, graph: GraphPath, level: MapLevel = "auto",
-                  community: Annotated[int | None, QueryParameter(
-                      ge=0, le=2**31 - 1, description="draw only this community's accounts (drill-down)")] = None,
+                  # not Optional: the framework would read "community=null" as left out
+                  community: Annotated[int, QueryParameter(
+                      ge=-1, le=2**31 - 1,
+                      description="draw only this community's accounts (drill-down); -1 (default): all")] = -1,
                   layers: Layers = None, since: Since = None, until: Until = None, seed: Seed = DEFAULT.seed,
                   engine: EngineQ = None, resolution: Resolution = DEFAULT.resolution, algorithm: AlgorithmQ = None,
                   null_samples: NullSamples = DEFAULT.null_samples, if_none_match: IfNoneMatch = None) -> Response:
@@ -385,7 +387,8 @@ class AnalysisController(Controller):
         p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine, resolution=resolution,
                         algorithm=algorithm,
                         null_samples=null_samples)
-        return await respond(state.analyses, graph, p, "map", {"level": level, "community": community},
+        return await respond(state.analyses, graph, p, "map",
+                             {"level": level, "community": None if community < 0 else community},
                              if_none_match=if_none_match)
 
     @get("/export", operation_id="exportGraph",
