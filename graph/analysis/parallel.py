@@ -184,7 +184,9 @@ def _serve() -> None:
     while True:
         try:
             fn, args = pickle.load(inp)
-        except EOFError:
+        except (EOFError, pickle.UnpicklingError):
+            # the input ended, whole or cut mid-piece (the caller was killed while writing,
+            # say at a job's time limit): either way nobody is left to answer
             return
         try:
             reply = (True, fn(*args))
