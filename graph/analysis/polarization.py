@@ -13,6 +13,7 @@ from scipy.sparse.csgraph import connected_components
 from graph.analysis.engine import Engine
 from graph.analysis.graph import LayerGraph
 from graph.analysis.nulls import NullDraws, degree_preserving_draws, z_standard_error
+from graph.analysis.spectral import POLARIZED_AT, SPLIT_METHOD, SpectralSplit, spectral_split
 
 __all__ = ["PolarizationResult", "polarization"]
 
@@ -25,6 +26,16 @@ CONVERSATION_KINDS = ("reply", "quote")
 
 
 class PolarizationResult(msgspec.Struct, frozen=True, kw_only=True):
+    #: how strongly the network splits in two, in [0, 1], comparable across sizes and
+    #: densities (``method``); None when the analysed graph has no cycle to measure
+    score: float | None
+    #: ``score >= graph.analysis.spectral.POLARIZED_AT``
+    polarized: bool | None
+    method: str
+    #: the eigenvalues the score is read from
+    split: SpectralSplit
+    # the raw measures below are the score's context, not comparable across graphs of
+    # other sizes or densities (Salloum, Chen & Kivelä 2022)
     kinds: list[str]
     engine: str
     seed: int
@@ -65,12 +76,18 @@ def polarization(
     null_samples: int = 20,
     nulls: NullDraws | None = None,
 ) -> PolarizationResult:
-    r"""Modularity, label assortativity, Random Walk Controversy and a null-model z-score
-    of modularity for a partition of the graph over ``kinds``.
+    r"""One normalised polarization score, with modularity, label assortativity, Random
+    Walk Controversy and a null-model z-score of modularity for a partition of the graph
+    over ``kinds`` as its context.
 
     The analysed graph is ``g.undirected(kinds)`` restricted to accounts with an edge;
     accounts with membership -1 there count as singleton communities.
 
+    - ``score``: how far the strongest two-way split of the analysed graph stands out of
+      what a random graph shows, in [0, 1], from its non-backtracking spectrum
+      (:func:`graph.analysis.spectral.spectral_split`, ``method``); unlike the raw
+      measures below it does not grow as graphs get smaller or sparser, and it needs no
+      partition. ``polarized`` is ``score >= POLARIZED_AT``.
     - ``modularity``: Newman's Q of ``membership`` (weighted).
     - ``assortativity``: nominal assortativity of the community labels (Newman 2003),
       :math:`r = (\sum_i e_{ii} - \sum_i a_i^2)/(1 - \sum_i a_i^2)` over edge ends,
@@ -136,9 +153,13 @@ def polarization(
     (0.4231, 0.8462, 0.07692307692307693)
     >>> res.rwc  # d and w are the hubs: every walk meets its own side's hub first
     1.0
+    >>> res.score, res.polarized  # 13 ties: too few for a split to stand out of chance
+    (0.0, False)
 
     References
     ----------
+    Krzakala, Moore, Mossel, Neeman, Sly, Zdeborová & Zhang, "Spectral redemption in
+    clustering sparse networks", PNAS 110(52) (2013) 20935-20940. doi:10.1073/pnas.1312486110
     Garimella, De Francisci Morales, Gionis & Mathioudakis, "Quantifying controversy on
     social media", ACM Trans. Social Computing 1(1) (2018) 3. doi:10.1145/3140565
     Salloum, Chen & Kivelä, "Separating polarization from noise: comparison and
@@ -162,12 +183,15 @@ def polarization(
     labels = _singletons(memb_all[active])
 
     cross = _cross_share(g, memb_all)
+    split = spectral_split(g.n, src, dst, coreness=engine.coreness(g.n, src, dst), seed=seed)
+    scored = dict(score=split.score, polarized=None if split.score is None else split.score >= POLARIZED_AT,
+                  method=SPLIT_METHOD, split=split)
     method = (f"{walks} seeded random walks on the two largest communities, half from each "
               f"side, absorbed at the {RWC_HUBS} highest-degree nodes of each side (one per "
               f"ten members on smaller sides) (Garimella et al. 2018)")
     if n == 0:
         return PolarizationResult(
-            kinds=kinds, engine=engine.name, seed=seed, modularity=None, assortativity=None,
+            **scored, kinds=kinds, engine=engine.name, seed=seed, modularity=None, assortativity=None,
             rwc=None, rwc_method=method, rwc_walks=0, cross_community_share=cross,
             modularity_z=None, modularity_z_se=None, modularity_unweighted=None,
             modularity_null_mean=None,
@@ -201,7 +225,7 @@ def polarization(
             z = (q_max - null_mean) / null_sd
             z_se = z_standard_error(z, null_samples)
     return PolarizationResult(
-        kinds=kinds, engine=engine.name, seed=seed,
+        **scored, kinds=kinds, engine=engine.name, seed=seed,
         modularity=None if math.isnan(q) else float(q),
         assortativity=r, rwc=rwc, rwc_method=method, rwc_walks=absorbed,
         cross_community_share=cross, modularity_z=z, modularity_z_se=z_se,
