@@ -26,7 +26,7 @@ from graph.analysis.graph import LayerGraph
 from graph.analysis.nulls import NullDraws, degree_preserving_draws, z_standard_error
 
 __all__ = ["CastleChecks", "CastleComponents", "CastleCommunity", "CastleTest", "CastlesResult", "castles",
-           "CASTLE_RULE", "NULL_MODEL", "CONFIDENCE"]
+           "CASTLE_RULE", "NULL_MODEL", "CONFIDENCE", "Confidence"]
 
 MIN_SIZE = 3
 
