@@ -29,7 +29,7 @@ from typing import Annotated, Any, Callable, Iterator, Mapping
 import msgspec
 import numpy as np
 
-from graph.analysis.castles import CastleCommunity
+from graph.analysis.castles import CastleCommunity, CastleTest, Confidence
 from graph.analysis.communities import Community
 from graph.analysis.compare import community_stability, label_agreement
 from graph.analysis.diversity import DiversityResult, diversity
@@ -125,6 +125,10 @@ class CastlesAnswer(msgspec.Struct, frozen=True, kw_only=True):
     structure_kinds: list[str]
     conversation: list[str]
     amplification: list[str]
+    #: each condition of the rule, whether this graph's layers can measure it and why not
+    tests: list[CastleTest]
+    #: what every verdict rests on: "full", or a weaker one when a test was not measurable
+    confidence: Confidence
     #: communities scored (``items`` is one page of them, in the communities' order)
     total: int
     #: of them, flagged castles

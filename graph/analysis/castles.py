@@ -7,12 +7,17 @@ than some threshold":
 - closure of its ties (E-I index, conductance, k-core depth);
 - currency: how much of what happens inside is amplification rather than conversation;
 - isolation of its conversation: how few of its members' conversation partners are outside.
+
+A test needs layers a graph may not have: currency compares amplification with conversation,
+so a retweet network (amplification only) or a hyperlink network (attention only) cannot
+measure it. Such a test is reported as not measurable, with the reason, and the verdict rests
+on the tests that could be measured, with the weaker confidence that says so.
 """
 
 from __future__ import annotations
 
 import warnings
-from typing import Iterable, Sequence
+from typing import Annotated, Iterable, Sequence
 
 import msgspec
 import numpy as np
@@ -20,8 +25,8 @@ import numpy as np
 from graph.analysis.graph import LayerGraph
 from graph.analysis.nulls import NullDraws, degree_preserving_draws, z_standard_error
 
-__all__ = ["CastleChecks", "CastleComponents", "CastleCommunity", "CastlesResult", "castles",
-           "CASTLE_RULE", "NULL_MODEL"]
+__all__ = ["CastleChecks", "CastleComponents", "CastleCommunity", "CastleTest", "CastlesResult", "castles",
+           "CASTLE_RULE", "NULL_MODEL", "CONFIDENCE", "Confidence"]
 
 MIN_SIZE = 3
 
@@ -33,8 +38,27 @@ CASTLE_RULE = (
     "own currency: amplification share > 0.5 and amplification share z >= 2 (amplification "
     "outweighs conversation inside, more than a random assignment of the kind labels gives). "
     "A z-score that cannot be computed (constant null) fails its condition. Isolation of "
-    "conversation is reported, not a condition."
+    "conversation is reported, not a condition. "
+    "A test the graph's layers cannot measure is not measurable (null, with the reason in "
+    "tests), never false: closed needs ties in the structural layers; own currency needs "
+    "both an amplification and a conversation layer with ties in the graph. The verdict is "
+    "then the test that could be measured, and confidence says which: full (both), closure "
+    "only (weaker: a tight conversational circle is as closed as a castle, and only currency "
+    "tells them apart), currency only (weaker: amplification inside a community that may not "
+    "be closed), none (nothing measurable; castle false)."
 )
+
+#: how much a verdict rests on, by the tests that could be measured
+CONFIDENCE = {
+    "full": "closed and own currency were both measured",
+    "closure only": "own currency could not be measured; the verdict is closure alone, "
+                    "which does not tell a castle from a closed conversational circle",
+    "currency only": "closure could not be measured; the verdict is own currency alone",
+    "none": "neither test could be measured; no community is flagged",
+}
+
+Confidence = Annotated[str, msgspec.Meta(extra_json_schema={"title": "CastleConfidence",
+                                                            "enum": list(CONFIDENCE)})]
 
 NULL_MODEL = (
     "closure z-scores: null_samples draws of the degree-preserving null model: uniformly "
@@ -53,10 +77,22 @@ NULL_MODEL = (
 
 
 class CastleChecks(msgspec.Struct, frozen=True, kw_only=True):
-    """The rule's conditions, each as it came out."""
+    """The rule's conditions, each as it came out; null when the graph's layers cannot
+    measure it (``CastlesResult.tests`` says why)."""
 
-    closed: bool
-    own_currency: bool
+    closed: bool | None
+    own_currency: bool | None
+
+
+class CastleTest(msgspec.Struct, frozen=True, kw_only=True):
+    """Whether one condition of the rule could be measured on this graph."""
+
+    #: the condition, as named in ``CastleChecks``
+    name: Annotated[str, msgspec.Meta(extra_json_schema={"title": "CastleTestName",
+                                                         "enum": ["closed", "own_currency"]})]
+    measurable: bool
+    #: why it could not be (the layers missing); null when measurable
+    reason: str | None
 
 
 class CastleComponents(msgspec.Struct, frozen=True, kw_only=True):
@@ -92,10 +128,14 @@ class CastleComponents(msgspec.Struct, frozen=True, kw_only=True):
 class CastleCommunity(msgspec.Struct, frozen=True, kw_only=True):
     id: int
     size: int
+    #: the rule on the tests that could be measured (``confidence`` says which)
     castle: bool
     score: float
+    confidence: Confidence
     checks: CastleChecks
     components: CastleComponents
+    #: one sentence: why it is or is not a castle, with the numbers the verdict rests on
+    explanation: str
 
 
 class CastlesResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -109,6 +149,10 @@ class CastlesResult(msgspec.Struct, frozen=True, kw_only=True):
     structure_kinds: list[str]
     conversation: list[str]
     amplification: list[str]
+    #: each condition of the rule, whether it could be measured on this graph and why not
+    tests: list[CastleTest]
+    #: what every verdict rests on (``CONFIDENCE``): "full" unless a test was not measurable
+    confidence: Confidence
 
 
 def castles(
@@ -175,8 +219,24 @@ def castles(
     its own outside conversations) Louvain happened to attach to it, since a pod itself
     does not converse and the fringe's few ties were all its conversation.
 
+    *When a layer is missing.* Own currency is measurable only when the graph has ties of
+    an ``amplification`` kind and of a ``conversation`` kind: with one of them absent the
+    share is 0 or 1 by construction and the label permutation changes nothing. Closure is
+    measurable when the structural graph has a tie. A test that is not measurable is
+    ``None`` in ``checks`` (never ``False``), ``tests`` gives the reason, and ``castle`` is
+    the rule on the tests that were measured, with ``confidence`` "full", "closure only",
+    "currency only" or "none" (``CONFIDENCE``; with none, no castle). "Closure only", as on
+    a retweet or a hyperlink network, is weaker: it cannot tell a castle from a closed
+    conversational circle. Where a test *is* measurable, a score or z-score that cannot be
+    computed for a community still fails its condition.
+
     ``score`` is :math:`\frac{1 - \mathrm{EI}_w}{2} \cdot \text{share}` in :math:`[0, 1]`
-    (a missing share counts 0): high only when both closure and own currency are.
+    (a missing share or :math:`\mathrm{EI}_w` counts 0): high only when both closure and
+    own currency are. A factor whose test is not measurable is left out.
+
+    ``explanation`` says in one sentence why a community is or is not a castle, with the
+    share of its members' interactions that stay inside (:math:`(1 - \mathrm{EI}_w)/2`),
+    the E-I z-score, the amplification share and its z-score, and what was not measurable.
 
     Parameters
     ----------
@@ -202,8 +262,10 @@ def castles(
     Returns
     -------
     CastlesResult
-        One entry per community (by id) with ``castle``, ``score``, the rule's checks and
-        every component raw and as z; the rule, the null model, ``null_samples`` and ``seed``.
+        One entry per community (by id) with ``castle``, ``score``, ``confidence``, the
+        rule's checks, every component raw and as z and the ``explanation``; the rule, the
+        null model, ``null_samples``, ``seed``, which tests were measurable (``tests``) and
+        the ``confidence`` of every verdict.
 
     Examples
     --------
@@ -223,6 +285,26 @@ def castles(
     >>> [(c.id, c.castle, round(c.components.ei_index, 2), c.components.amplification_share,
     ...   c.checks.closed) for c in res.communities]
     [(0, True, -0.43, 1.0, True), (1, False, -0.43, 0.0, True), (2, False, 0.0, 0.0, False)]
+    >>> res.confidence
+    'full'
+    >>> print(res.communities[0].explanation)  # doctest: +NORMALIZE_WHITESPACE
+    Closed: 91% of its members' interactions stay inside (E-I z -9.8); own currency: 100% of
+    the interactions inside are amplification (z 7.9), so it is a castle.
+
+    Read the replies as mentions and the graph has no conversation layer: own currency
+    cannot be measured, and on closure alone the conversational circle is flagged with the
+    pod, which is why that verdict is the weaker one.
+
+    >>> g = LayerGraph.from_rows([(x, y, "mention" if k == "reply" else k, *r) for x, y, k, *r in rows])
+    >>> res = castles(g, m, engine=get_engine("reference"), seed=0)
+    >>> res.confidence, [(t.name, t.measurable) for t in res.tests]
+    ('closure only', [('closed', True), ('own_currency', False)])
+    >>> [(c.id, c.castle, c.checks.closed, c.checks.own_currency) for c in res.communities]
+    [(0, True, True, None), (1, True, True, None), (2, False, False, None)]
+    >>> print(res.communities[1].explanation)  # doctest: +NORMALIZE_WHITESPACE
+    Closed: 91% of its members' interactions stay inside (E-I z -14.3); amplification share
+    could not be measured: the graph has no conversation layer (reply, quote) to weigh its
+    amplification against, so it is a castle on closure alone.
 
     References
     ----------
@@ -257,10 +339,13 @@ def castles(
         hit = (memb >= 0) & (ids[pos] == memb)
         lab[hit] = pos[hit]
     C = len(ids)
+    tests = _measurable(g, structure, conversation, amplification)
+    closure_ok, currency_ok = (t.measurable for t in tests)
+    confidence = _confidence(closure_ok, currency_ok)
     result = dict(rule=CASTLE_RULE, null_model=NULL_MODEL, null_sampler=engine.null_sampler,
                   null_samples=int(null_samples),
                   seed=int(seed), structure_kinds=structure, conversation=conversation,
-                  amplification=amplification)
+                  amplification=amplification, tests=tests, confidence=confidence)
     if C == 0:  # nothing to score: skip the null draws
         return CastlesResult(communities=[], **result)
 
@@ -329,20 +414,101 @@ def castles(
             conversation_partner_ties=int(ties_total[k]),
             conversation_outside_share=_f(outside), insularity=_f(insular),
         )
-        checks = CastleChecks(
-            closed=comp.ei_index_weighted is not None and comp.ei_index_weighted < 0
-            and comp.ei_index_z is not None and comp.ei_index_z <= -2,
-            own_currency=comp.amplification_share is not None and comp.amplification_share > 0.5
-            and comp.amplification_share_z is not None and comp.amplification_share_z >= 2,
-        )
-        closure_part = (1.0 - comp.ei_index_weighted) / 2 if comp.ei_index_weighted is not None else 0.0
-        score = closure_part * (comp.amplification_share or 0.0)
+        closed = (comp.ei_index_weighted is not None and comp.ei_index_weighted < 0
+                  and comp.ei_index_z is not None and comp.ei_index_z <= -2)
+        own = (comp.amplification_share is not None and comp.amplification_share > 0.5
+               and comp.amplification_share_z is not None and comp.amplification_share_z >= 2)
+        checks = CastleChecks(closed=closed if closure_ok else None, own_currency=own if currency_ok else None)
+        measured = [c for c in (checks.closed, checks.own_currency) if c is not None]
+        score = 1.0
+        if closure_ok:
+            score *= (1.0 - comp.ei_index_weighted) / 2 if comp.ei_index_weighted is not None else 0.0
+        if currency_ok:
+            score *= comp.amplification_share or 0.0
+        castle = bool(measured) and all(measured)
         out.append(CastleCommunity(
-            id=int(ids[k]), size=int(sizes[k]),
-            castle=checks.closed and checks.own_currency,
-            score=round(float(score), 12), checks=checks, components=comp,
+            id=int(ids[k]), size=int(sizes[k]), castle=castle,
+            score=round(float(score), 12) if measured else 0.0, confidence=confidence,
+            checks=checks, components=comp, explanation=_explain(comp, checks, castle, tests),
         ))
     return CastlesResult(communities=out, **result)
+
+
+def _measurable(g: LayerGraph, structure: list[str], conversation: list[str],
+                amplification: list[str]) -> list[CastleTest]:
+    """Which conditions the graph's layers can measure, graph-wide: a kind counts as present
+    when it has a tie between two accounts."""
+    def has(kinds):
+        return len(kinds) > 0 and len(g.directed(kinds)[0]) > 0
+
+    closure = None if has(structure) else (
+        f"the structural layers ({', '.join(structure) or 'none chosen'}) have no ties")
+    amp = f"amplification layer ({', '.join(amplification) or 'none chosen'})"
+    conv = f"conversation layer ({', '.join(conversation) or 'none chosen'})"
+    currency = {
+        (True, True): None,
+        (True, False): f"the graph has no {conv} to weigh its amplification against",
+        (False, True): f"the graph has no {amp} to weigh against its conversation",
+        (False, False): f"the graph has neither an {amp} nor a {conv}",
+    }[has(amplification), has(conversation)]
+    return [CastleTest(name="closed", measurable=closure is None, reason=closure),
+            CastleTest(name="own_currency", measurable=currency is None, reason=currency)]
+
+
+def _confidence(closure: bool, currency: bool) -> str:
+    return {(True, True): "full", (True, False): "closure only",
+            (False, True): "currency only", (False, False): "none"}[closure, currency]
+
+
+def _z_text(z: float | None) -> str:
+    return "none" if z is None else f"{z:.1f}"
+
+
+def _explain(c: CastleComponents, checks: CastleChecks, castle: bool, tests: list[CastleTest]) -> str:
+    """One sentence: each condition as it came out, with its numbers, then the verdict."""
+    reasons = {t.name: t.reason for t in tests}
+    if checks.closed is None:
+        closure = f"closure could not be measured: {reasons['closed']}"
+    elif c.ei_index_weighted is None:
+        closure = "not closed: its members have no interactions in the structural layers"
+    else:
+        inside = f"{(1 - c.ei_index_weighted) / 2:.0%} of its members' interactions stay inside"
+        if checks.closed:
+            closure = f"closed: {inside} (E-I z {_z_text(c.ei_index_z)})"
+        elif c.ei_index_weighted >= 0:
+            closure = f"not closed: only {inside} (E-I z {_z_text(c.ei_index_z)})"
+        elif c.ei_index_z is None:
+            closure = (f"not closed: {inside}, but the E-I z-score could not be computed "
+                       "(the null model did not vary)")
+        else:
+            closure = (f"not closed: {inside}, but its ties are no more closed than in random graphs of the "
+                       f"same degrees (E-I z {_z_text(c.ei_index_z)}, needs -2 or below)")
+    if checks.own_currency is None:
+        currency = f"amplification share could not be measured: {reasons['own_currency']}"
+    elif c.amplification_share is None:
+        currency = "no own currency: no amplification or conversation between its members"
+    else:
+        share = f"{c.amplification_share:.0%} of the interactions inside are amplification"
+        if checks.own_currency:
+            currency = f"own currency: {share} (z {_z_text(c.amplification_share_z)})"
+        elif c.amplification_share <= 0.5:
+            currency = f"no own currency: only {share} (z {_z_text(c.amplification_share_z)})"
+        elif c.amplification_share_z is None:
+            currency = (f"no own currency: {share}, but its z-score could not be computed "
+                        "(the null did not vary)")
+        else:
+            currency = (f"no own currency: {share}, no more than a random assignment of the kinds gives "
+                        f"(z {_z_text(c.amplification_share_z)}, needs 2 or more)")
+    if checks.closed is None and checks.own_currency is None:
+        verdict = "so it is not flagged"
+    elif checks.own_currency is None:
+        verdict = "so it is a castle on closure alone" if castle else "so it is not a castle"
+    elif checks.closed is None:
+        verdict = "so it is a castle on currency alone" if castle else "so it is not a castle"
+    else:
+        verdict = "so it is a castle" if castle else "so it is not a castle"
+    sentence = f"{closure}; {currency}, {verdict}."
+    return sentence[0].upper() + sentence[1:]
 
 
 def _columns(rows: list[list], ids: np.ndarray) -> np.ndarray:

@@ -4,6 +4,7 @@ z-scores, the rule, and reproducibility."""
 from __future__ import annotations
 
 import random
+import re
 
 import msgspec
 import networkx as nx
@@ -144,22 +145,110 @@ def test_structure_kinds_choose_the_closure_graph(planted, engine):
     assert not next(c for c in res.communities if c.id == 0).castle
 
 
-def test_all_amplification_graph_has_no_currency_z(engine):
-    # with no conversation anywhere, permuting the labels changes nothing: the null is
-    # constant, the z cannot be computed, and the currency condition fails
-    rows = []
-    for group in (["a", "b", "c", "d"], ["e", "f", "g", "h"]):
-        for x in group:
-            for y in group:
-                if x != y:
-                    rows.append((x, y, "repost", 1, 0, 0))
-    rows += [("a", "e", "repost", 1, 0, 0), ("b", "f", "repost", 1, 0, 0)]
-    g = LayerGraph.from_rows(rows)
-    res = castles(g, [0, 0, 0, 0, 1, 1, 1, 1], engine=engine, null_samples=5)
+def _as(kind_map, rows):
+    return [(a, b, kind_map.get(k, k), *rest) for a, b, k, *rest in rows]
+
+
+def _inside(c) -> str:
+    return f"{(1 - c.components.ei_index_weighted) / 2:.0%} of its members' interactions stay inside"
+
+
+def test_with_both_layers_every_test_is_measured(planted, engine):
+    g, m = planted
+    res = castles(g, m, engine=engine, null_samples=20, seed=0)
+    assert res.confidence == "full"
+    assert [(t.name, t.measurable, t.reason) for t in res.tests] == [("closed", True, None),
+                                                                     ("own_currency", True, None)]
+    by = {c.id: c for c in res.communities}
+    pod, talk = by[0], by[1]
+    assert all(c.confidence == "full" for c in res.communities)
+    assert all(isinstance(c.checks.closed, bool) and isinstance(c.checks.own_currency, bool)
+               for c in res.communities)
+    # one sentence each, naming the numbers the verdict rests on
+    assert pod.explanation == (
+        f"Closed: {_inside(pod)} (E-I z {pod.components.ei_index_z:.1f}); own currency: 100% of the "
+        f"interactions inside are amplification (z {pod.components.amplification_share_z:.1f}), so it is a castle.")
+    assert talk.explanation.startswith(f"Closed: {_inside(talk)} (E-I z {talk.components.ei_index_z:.1f}); "
+                                       "no own currency: only 0% of the interactions inside are amplification")
+    assert talk.explanation.endswith(", so it is not a castle.")
     for c in res.communities:
-        assert c.components.amplification_share == 1.0
-        assert c.components.amplification_share_z is None
-        assert not c.checks.own_currency and not c.castle
+        assert c.explanation.endswith(".") and not re.search(r"\.\s", c.explanation)  # one sentence
+        assert ("so it is a castle." in c.explanation) == c.castle
+
+
+def test_without_conversation_currency_is_not_measurable_and_closure_decides(planted, engine):
+    # every reply read as a mention: the graph has amplification but no conversation, so
+    # the share is 1 wherever there is any currency and cannot separate pod from circle
+    g0, m = planted
+    full = {c.id: c for c in castles(g0, m, engine=engine, null_samples=10, seed=0).communities}
+    g = LayerGraph.from_rows(_as({"reply": "mention"}, planted_rows()))
+    assert g.nodes == g0.nodes
+    res = castles(g, m, engine=engine, null_samples=10, seed=0)
+    assert res.confidence == "closure only"
+    closed, currency = res.tests
+    assert (closed.name, closed.measurable, closed.reason) == ("closed", True, None)
+    assert (currency.name, currency.measurable) == ("own_currency", False)
+    assert currency.reason == "the graph has no conversation layer (reply, quote) to weigh its amplification against"
+    by = {c.id: c for c in res.communities}
+    for c in res.communities:
+        assert c.confidence == "closure only" and c.checks.own_currency is None
+        # the structural graph is the same ties under other names: closure is unchanged
+        assert c.checks.closed == full[c.id].checks.closed
+        assert c.castle == c.checks.closed
+        assert c.score == pytest.approx((1 - c.components.ei_index_weighted) / 2)
+        assert currency.reason in c.explanation
+    # the pod stays a castle; the conversational circle, just as closed, is now one too:
+    # the weaker verdict cannot tell them apart
+    assert by[0].castle and by[1].castle and not any(by[c].castle for c in (2, 3, 4))
+    assert by[1].explanation == (
+        f"Closed: {_inside(by[1])} (E-I z {by[1].components.ei_index_z:.1f}); amplification share could not be "
+        f"measured: {currency.reason}, so it is a castle on closure alone.")
+    assert by[2].explanation.startswith("Not closed: ") and by[2].explanation.endswith(", so it is not a castle.")
+
+
+def test_without_amplification_the_reason_names_the_missing_layer(planted, engine):
+    g, m = planted
+    g = LayerGraph.from_rows(_as({"repost": "mention"}, planted_rows()))
+    res = castles(g, m, engine=engine, null_samples=5, seed=0)
+    assert res.confidence == "closure only"
+    assert res.tests[1].reason == "the graph has no amplification layer (repost, like) to weigh against its conversation"
+    # neither kind of currency at all
+    res = castles(g, m, engine=engine, null_samples=5, seed=0, conversation=("quote",))
+    assert res.tests[1].reason == ("the graph has neither an amplification layer (repost, like) nor a "
+                                   "conversation layer (quote)")
+
+
+def test_with_no_structural_ties_nothing_is_flagged(planted, engine):
+    g, m = planted
+    res = castles(g, m, engine=engine, null_samples=3, seed=0, structure_kinds=["mention"])
+    assert res.confidence == "currency only"
+    assert res.tests[0].reason == "the structural layers (mention) have no ties"
+    by = {c.id: c for c in res.communities}
+    assert all(c.checks.closed is None for c in res.communities)
+    # on currency alone the pod is flagged, and the conversational circle is not
+    assert by[0].castle and by[0].checks.own_currency and not by[1].castle
+    assert by[0].explanation.endswith("so it is a castle on currency alone.")
+    res = castles(g, m, engine=engine, null_samples=3, seed=0, structure_kinds=["mention"], conversation=())
+    assert res.confidence == "none" and not any(c.castle for c in res.communities)
+    assert all(c.explanation.endswith("so it is not flagged.") for c in res.communities)
+
+
+def test_a_measurable_test_whose_z_cannot_be_computed_fails(engine):
+    # the whole graph is one complete community: every rewiring is the graph itself and
+    # every label permutation leaves it the same mix, so neither null varies
+    people = "abcdef"
+    # 18 reposts, 12 replies, one interaction each: 60% amplification, however labelled
+    rows = [(x, y, "reply" if x > y and x in "def" else "repost", 1, 0, 0) for x in people for y in people if x != y]
+    g = LayerGraph.from_rows(rows)
+    res = castles(g, [0] * 6, engine=engine, null_samples=5)
+    (c,) = res.communities
+    assert res.confidence == "full"
+    assert c.components.ei_index == -1.0 and c.components.ei_index_z is None
+    assert c.components.amplification_share == pytest.approx(0.6) and c.components.amplification_share_z is None
+    # measurable, so a missing z is a failed condition, not "not measurable"
+    assert c.checks.closed is False and c.checks.own_currency is False and not c.castle
+    assert "the E-I z-score could not be computed" in c.explanation
+    assert "60% of the interactions inside are amplification, but its z-score could not be computed" in c.explanation
 
 
 def pod_with_conversation(partners_out, times=1):
