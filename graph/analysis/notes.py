@@ -165,8 +165,11 @@ def trusted_notes(result: Any, params: AnalysisParams) -> list[str]:
             out.append(f"{result.conversation_interactions} {kinds} interactions{window(params)}, but no two accounts"
                        f" answered each other: trusted voices need reciprocated conversation")
         else:
-            out.append(f"nobody has {result.min_partners} reciprocated conversation partners: {result.reciprocated_pairs}"
-                       f" pairs conversed both ways, and the most partners any account has is {result.max_partners}")
+            pairs = result.reciprocated_pairs
+            out.append(f"nobody has {result.min_partners} reciprocated conversation partners: {pairs}"
+                       f" pair{'s' if pairs != 1 else ''} conversed both ways, and the most partners any account"
+                       f" has is {result.max_partners}; more conversation (a wider window, more replies and quotes)"
+                       f" is what makes trusted voices")
     elif result.candidates > RANKED_MAX:
         out.append(f"the ranking keeps the top {RANKED_MAX} of {result.candidates} accounts with at least"
                    f" {result.min_partners} reciprocated partners")
