@@ -61,6 +61,14 @@ FOLLOWS = "follows"
 #: a comparison reads one attribute of every account
 LABELS = "labels"
 
+#: why any part of an answer is empty, null or partial, one sentence each, with the numbers
+#: and the parameter to change (``graph.analysis.notes``); empty when nothing is
+Notes = Annotated[list[str], msgspec.Meta(
+    title="Notes",
+    description="Why any part of this answer is empty, null or partial: one sentence each, naming the numbers"
+                " behind it and the parameter to change. Empty when nothing is; a page of a longer list is not"
+                " partial (next says so).")]
+
 
 class CommunitiesAnswer(msgspec.Struct, frozen=True, kw_only=True):
     kinds: list[str]
@@ -76,9 +84,7 @@ class CommunitiesAnswer(msgspec.Struct, frozen=True, kw_only=True):
     #: ``/communities/{id}/members`` pages through every one)
     items: list[Community]
     next: str | None
-    #: why any part of this answer is empty, null or partial, one sentence each, with the
-    #: numbers and the parameter to change (``graph.analysis.notes``); empty when nothing is
-    notes: list[str] = []
+    notes: Notes = []
     manifest: Manifest
 
 
@@ -88,18 +94,14 @@ class MembersAnswer(msgspec.Struct, frozen=True, kw_only=True):
     #: account ids, in the order the communities answer lists them
     items: list[str]
     next: str | None
-    #: why any part of this answer is empty, null or partial, one sentence each, with the
-    #: numbers and the parameter to change (``graph.analysis.notes``); empty when nothing is
-    notes: list[str] = []
+    notes: Notes = []
     manifest: Manifest
 
 
 class RolesAnswer(msgspec.Struct, frozen=True, kw_only=True):
     account: str
     roles: AccountRoles
-    #: why any part of this answer is empty, null or partial, one sentence each, with the
-    #: numbers and the parameter to change (``graph.analysis.notes``); empty when nothing is
-    notes: list[str] = []
+    notes: Notes = []
     manifest: Manifest
 
 
@@ -113,9 +115,7 @@ class GatekeepersAnswer(msgspec.Struct, frozen=True, kw_only=True):
     candidates: int
     items: list[Gatekeeper]
     next: str | None
-    #: why any part of this answer is empty, null or partial, one sentence each, with the
-    #: numbers and the parameter to change (``graph.analysis.notes``); empty when nothing is
-    notes: list[str] = []
+    notes: Notes = []
     manifest: Manifest
 
 
@@ -130,9 +130,7 @@ class TrustedAnswer(msgspec.Struct, frozen=True, kw_only=True):
     amplification: list[str]
     items: list[TrustedVoice]
     next: str | None
-    #: why any part of this answer is empty, null or partial, one sentence each, with the
-    #: numbers and the parameter to change (``graph.analysis.notes``); empty when nothing is
-    notes: list[str] = []
+    notes: Notes = []
     manifest: Manifest
 
 
@@ -151,9 +149,7 @@ class CastlesAnswer(msgspec.Struct, frozen=True, kw_only=True):
     castles: int
     items: list[CastleCommunity]
     next: str | None
-    #: why any part of this answer is empty, null or partial, one sentence each, with the
-    #: numbers and the parameter to change (``graph.analysis.notes``); empty when nothing is
-    notes: list[str] = []
+    notes: Notes = []
     manifest: Manifest
 
 
@@ -170,30 +166,22 @@ class PodsAnswer(msgspec.Struct, frozen=True, kw_only=True):
     total: int
     items: list[Pod]
     next: str | None
-    #: why any part of this answer is empty, null or partial, one sentence each, with the
-    #: numbers and the parameter to change (``graph.analysis.notes``); empty when nothing is
-    notes: list[str] = []
+    notes: Notes = []
     manifest: Manifest
 
 
 class PolarizationAnswer(PolarizationResult, frozen=True, kw_only=True):
-    #: why any part of this answer is empty, null or partial, one sentence each, with the
-    #: numbers and the parameter to change (``graph.analysis.notes``); empty when nothing is
-    notes: list[str] = []
+    notes: Notes = []
     manifest: Manifest
 
 
 class DiversityAnswer(DiversityResult, frozen=True, kw_only=True):
-    #: why any part of this answer is empty, null or partial, one sentence each, with the
-    #: numbers and the parameter to change (``graph.analysis.notes``); empty when nothing is
-    notes: list[str] = []
+    notes: Notes = []
     manifest: Manifest
 
 
 class ReachAnswer(ReachResult, frozen=True, kw_only=True):
-    #: why any part of this answer is empty, null or partial, one sentence each, with the
-    #: numbers and the parameter to change (``graph.analysis.notes``); empty when nothing is
-    notes: list[str] = []
+    notes: Notes = []
     manifest: Manifest
 
 
@@ -250,9 +238,7 @@ class MapAnswer(msgspec.Struct, frozen=True, kw_only=True):
     edges: list[MapEdge]
     communities: list[MapCommunity]
     pods: list[MapPod]
-    #: why any part of this answer is empty, null or partial, one sentence each, with the
-    #: numbers and the parameter to change (``graph.analysis.notes``); empty when nothing is
-    notes: list[str] = []
+    notes: Notes = []
     manifest: Manifest
 
 
@@ -271,9 +257,7 @@ class StabilityAnswer(msgspec.Struct, frozen=True, kw_only=True):
     mean_stability: float | None
     items: list[CommunityStability]
     next: str | None
-    #: why any part of this answer is empty, null or partial, one sentence each, with the
-    #: numbers and the parameter to change (``graph.analysis.notes``); empty when nothing is
-    notes: list[str] = []
+    notes: Notes = []
     manifest: Manifest
 
 
@@ -308,9 +292,7 @@ class CompareAnswer(msgspec.Struct, frozen=True, kw_only=True):
     #: per community (largest first): its label mix
     items: list[LabelMix]
     next: str | None
-    #: why any part of this answer is empty, null or partial, one sentence each, with the
-    #: numbers and the parameter to change (``graph.analysis.notes``); empty when nothing is
-    notes: list[str] = []
+    notes: Notes = []
     manifest: Manifest
 
 
@@ -318,9 +300,7 @@ class AnalysisAnswer(msgspec.Struct, frozen=True, kw_only=True):
     """What a full analysis job leaves behind: the stages it holds, and the manifest."""
 
     stages: list[str]
-    #: why any part of this answer is empty, null or partial, one sentence each, with the
-    #: numbers and the parameter to change (``graph.analysis.notes``); empty when nothing is
-    notes: list[str] = []
+    notes: Notes = []
     manifest: Manifest
 
 
