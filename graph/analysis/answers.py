@@ -33,6 +33,7 @@ from typing import Annotated, Any, Callable, Iterator, Mapping
 import msgspec
 import numpy as np
 
+from graph.analysis import notes
 from graph.analysis.castles import CastleCommunity
 from graph.analysis.communities import Community
 from graph.analysis.compare import community_stability, label_agreement
@@ -40,7 +41,6 @@ from graph.analysis.diversity import DiversityResult, diversity
 from graph.analysis.events import Event
 from graph.analysis.gatekeepers import Gatekeeper, GatekeeperComponents
 from graph.analysis.manifest import Manifest
-from graph.analysis import notes
 from graph.analysis.networkmap import MAX_NODES, network_map
 from graph.analysis.pods import Pod, PodsParameters
 from graph.analysis.polarization import PolarizationResult

@@ -16,8 +16,6 @@ Small graphs make each case happen:
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from tests.api.test_analysis_api import follow, get
