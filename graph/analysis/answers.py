@@ -19,6 +19,10 @@ Every list in an answer is one page, ``items``, with ``next``: the ``after`` tha
 the page after it (null on the last). A cursor names the last item listed (an account, a
 community or a pod id), not a position, so a page asked of the graph's next version
 continues after the same item, or says that it is gone (422 naming ``after``).
+
+Every answer carries ``notes``: one plain sentence for each part of it that is empty, null
+or partial, saying why (the numbers) and what to change (``graph.analysis.notes``); a full
+answer has none, and a page of a longer list is not partial (``next`` says so).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from typing import Annotated, Any, Callable, Iterator, Mapping
 import msgspec
 import numpy as np
 
+from graph.analysis import notes
 from graph.analysis.castles import CastleCommunity, CastleTest, Confidence
 from graph.analysis.communities import Community
 from graph.analysis.compare import community_stability, label_agreement
@@ -36,7 +41,7 @@ from graph.analysis.diversity import DiversityResult, diversity
 from graph.analysis.events import Event
 from graph.analysis.gatekeepers import Gatekeeper, GatekeeperComponents
 from graph.analysis.manifest import Manifest
-from graph.analysis.networkmap import network_map
+from graph.analysis.networkmap import MAX_NODES, network_map
 from graph.analysis.pods import Pod, PodsParameters
 from graph.analysis.polarization import PolarizationResult
 from graph.analysis.reach import ReachResult, reach
@@ -56,6 +61,14 @@ FOLLOWS = "follows"
 #: a comparison reads one attribute of every account
 LABELS = "labels"
 
+#: why any part of an answer is empty, null or partial, one sentence each, with the numbers
+#: and the parameter to change (``graph.analysis.notes``); empty when nothing is
+Notes = Annotated[list[str], msgspec.Meta(
+    title="Notes",
+    description="Why any part of this answer is empty, null or partial: one sentence each, naming the numbers"
+                " behind it and the parameter to change. Empty when nothing is; a page of a longer list is not"
+                " partial (next says so).")]
+
 
 class CommunitiesAnswer(msgspec.Struct, frozen=True, kw_only=True):
     kinds: list[str]
@@ -71,6 +84,7 @@ class CommunitiesAnswer(msgspec.Struct, frozen=True, kw_only=True):
     #: ``/communities/{id}/members`` pages through every one)
     items: list[Community]
     next: str | None
+    notes: Notes = []
     manifest: Manifest
 
 
@@ -80,12 +94,14 @@ class MembersAnswer(msgspec.Struct, frozen=True, kw_only=True):
     #: account ids, in the order the communities answer lists them
     items: list[str]
     next: str | None
+    notes: Notes = []
     manifest: Manifest
 
 
 class RolesAnswer(msgspec.Struct, frozen=True, kw_only=True):
     account: str
     roles: AccountRoles
+    notes: Notes = []
     manifest: Manifest
 
 
@@ -99,6 +115,7 @@ class GatekeepersAnswer(msgspec.Struct, frozen=True, kw_only=True):
     candidates: int
     items: list[Gatekeeper]
     next: str | None
+    notes: Notes = []
     manifest: Manifest
 
 
@@ -113,6 +130,7 @@ class TrustedAnswer(msgspec.Struct, frozen=True, kw_only=True):
     amplification: list[str]
     items: list[TrustedVoice]
     next: str | None
+    notes: Notes = []
     manifest: Manifest
 
 
@@ -135,6 +153,7 @@ class CastlesAnswer(msgspec.Struct, frozen=True, kw_only=True):
     castles: int
     items: list[CastleCommunity]
     next: str | None
+    notes: Notes = []
     manifest: Manifest
 
 
@@ -151,18 +170,22 @@ class PodsAnswer(msgspec.Struct, frozen=True, kw_only=True):
     total: int
     items: list[Pod]
     next: str | None
+    notes: Notes = []
     manifest: Manifest
 
 
 class PolarizationAnswer(PolarizationResult, frozen=True, kw_only=True):
+    notes: Notes = []
     manifest: Manifest
 
 
 class DiversityAnswer(DiversityResult, frozen=True, kw_only=True):
+    notes: Notes = []
     manifest: Manifest
 
 
 class ReachAnswer(ReachResult, frozen=True, kw_only=True):
+    notes: Notes = []
     manifest: Manifest
 
 
@@ -180,7 +203,10 @@ class MapNode(msgspec.Struct, frozen=True, kw_only=True):
     pods: list[int]
     gatekeeper: float | None
     trusted: float | None
-    role: str | None
+    #: the dominant Gould–Fernandez brokerage role, and the Guimerà–Amaral role (its place
+    #: inside its own community): see ``graph.analysis.roles.AccountRoles``
+    brokerage_role: str | None
+    module_role: str | None
 
 
 class MapEdge(msgspec.Struct, frozen=True, kw_only=True):
@@ -216,6 +242,7 @@ class MapAnswer(msgspec.Struct, frozen=True, kw_only=True):
     edges: list[MapEdge]
     communities: list[MapCommunity]
     pods: list[MapPod]
+    notes: Notes = []
     manifest: Manifest
 
 
@@ -234,6 +261,7 @@ class StabilityAnswer(msgspec.Struct, frozen=True, kw_only=True):
     mean_stability: float | None
     items: list[CommunityStability]
     next: str | None
+    notes: Notes = []
     manifest: Manifest
 
 
@@ -268,6 +296,7 @@ class CompareAnswer(msgspec.Struct, frozen=True, kw_only=True):
     #: per community (largest first): its label mix
     items: list[LabelMix]
     next: str | None
+    notes: Notes = []
     manifest: Manifest
 
 
@@ -275,6 +304,7 @@ class AnalysisAnswer(msgspec.Struct, frozen=True, kw_only=True):
     """What a full analysis job leaves behind: the stages it holds, and the manifest."""
 
     stages: list[str]
+    notes: Notes = []
     manifest: Manifest
 
 
@@ -339,10 +369,16 @@ def _paged(out: dict, field: str, args: dict, key: Callable[[Any], str] = _by_id
     return out
 
 
+def _count(x: Inputs) -> int:
+    """Communities in the partition."""
+    return len(x.results["communities"].communities)
+
+
 def _communities(x: Inputs, args: dict) -> dict:
     out = _builtins(x, "communities")
     out.pop("membership", None)
     out["total"] = len(out["communities"])
+    out["notes"] = notes.communities_notes(out["total"], x.params)
     _paged(out, "communities", args)
     for c in out["items"]:
         c["members"] = c["members"][: args["members_limit"]]
@@ -365,7 +401,7 @@ def _roles(x: Inputs, args: dict) -> dict:
         # an account that exists but has no edge in the analysed layers and window has no
         # place in the partition: it is not found *in this analysis*
         raise AccountNotFound(x.graph, args["account"]) from None
-    return {"account": args["account"], "roles": msgspec.to_builtins(roles)}
+    return {"account": args["account"], "roles": msgspec.to_builtins(roles), "notes": notes.roles_notes(roles)}
 
 
 def _by_account(item: dict) -> str:
@@ -373,23 +409,37 @@ def _by_account(item: dict) -> str:
 
 
 def _gatekeepers(x: Inputs, args: dict) -> dict:
-    return _paged(_builtins(x, "gatekeepers"), "items", args, _by_account)
+    out = _builtins(x, "gatekeepers")
+    out["notes"] = notes.gatekeepers_notes(x.results["gatekeepers"], _count(x), x.params)
+    return _paged(out, "items", args, _by_account)
 
 
 def _trusted(x: Inputs, args: dict) -> dict:
-    return _paged(_builtins(x, "trusted"), "voices", args, _by_account)
+    out = _builtins(x, "trusted")
+    # the counts behind the notes, not part of the answer's shape
+    for k in ("conversation_interactions", "reciprocated_pairs", "max_partners"):
+        out.pop(k, None)
+    out["notes"] = notes.trusted_notes(x.results["trusted"], x.params)
+    return _paged(out, "voices", args, _by_account)
 
 
 def _castles(x: Inputs, args: dict) -> dict:
     out = _builtins(x, "castles")
     out["total"] = len(out["communities"])
     out["castles"] = sum(1 for c in out["communities"] if c["castle"])
+    out["notes"] = _castle_notes(x)
     return _paged(out, "communities", args)
+
+
+def _castle_notes(x: Inputs) -> list[str]:
+    sizes = [c.size for c in x.results["communities"].communities]
+    return notes.castles_notes(x.results["castles"], sizes, x.params)
 
 
 def _pods(x: Inputs, args: dict) -> dict:
     out = _builtins(x, "pods")
     out["total"] = len(out["pods"])
+    out["notes"] = notes.pods_notes(x.results["pods"], x.params)
     _paged(out, "pods", args)
     for p in out["items"]:
         # the strongest pairs: a pod of n accounts has up to n (n - 1) / 2 of them
@@ -407,8 +457,8 @@ def _diversity(x: Inputs, args: dict) -> dict:
     if account not in x.g.index:
         raise AccountNotFound(x.graph, account)
     castles = {c.id for c in x.results["castles"].communities if c.castle}
-    return msgspec.to_builtins(diversity(x.g, account, x.membership, castle_communities=castles,
-                                         trusted=x.results["trusted"]))
+    result = diversity(x.g, account, x.membership, castle_communities=castles, trusted=x.results["trusted"])
+    return msgspec.to_builtins(result) | {"notes": notes.diversity_notes(result, x.layers)}
 
 
 def _reach(x: Inputs, args: dict) -> dict:
@@ -416,7 +466,7 @@ def _reach(x: Inputs, args: dict) -> dict:
     events: list[Event] = list(x.events or ()) + list(x.follows or ())
     result = reach(events, x.followers or {}, accounts=args["accounts"] or None,
                    objects=args["objects"] or None, castle_members=_castle_members(x), pod_members=pods)
-    return msgspec.to_builtins(result)
+    return msgspec.to_builtins(result) | {"notes": notes.reach_notes(result)}
 
 
 def _stability(x: Inputs, args: dict) -> dict:
@@ -438,7 +488,7 @@ def _stability(x: Inputs, args: dict) -> dict:
     total = sum(r["size"] for r in rows)
     out = {"algorithm": part.algorithm, "seeds": seeds,
            "mean_stability": sum(r["size"] * r["stability"] for r in rows) / total if total else None,
-           "communities": rows}
+           "communities": rows, "notes": notes.stability_notes(len(rows), x.params)}
     return _paged(out, "communities", args)
 
 
@@ -447,17 +497,32 @@ def _compare(x: Inputs, args: dict) -> dict:
     labels = x.labels or {}
     out = label_agreement(part.membership, [labels.get(a) for a in x.g.nodes])
     out["attribute"] = args["attribute"]
+    out["notes"] = notes.compare_notes(args["attribute"], out["labelled"], out["unlabelled"], x.params)
     by_id = {c["id"]: c for c in out.pop("communities")}
     out["communities"] = [by_id[c.id] for c in part.communities]  # largest first, as /communities lists them
     return _paged(out, "communities", args)
 
 
 def _map(x: Inputs, args: dict) -> dict:
-    return network_map(x, level=args["level"], community=args["community"])
+    out = network_map(x, level=args["level"], community=args["community"])
+    out["notes"] = notes.map_notes(out, args["level"], MAX_NODES, x.params)
+    return out
 
 
-def _whole(stage: str) -> Callable[[Inputs, dict], dict]:
-    return lambda x, args: _builtins(x, stage)
+def _polarization(x: Inputs, args: dict) -> dict:
+    out = _builtins(x, "polarization")
+    out["notes"] = notes.polarization_notes(x.results["polarization"], _count(x), x.params)
+    return out
+
+
+def _analysis(x: Inputs, args: dict) -> dict:
+    """The full analysis: its stages, and the notes of the answers it renders."""
+    r, p = x.results, x.params
+    said = (notes.communities_notes(_count(x), p) + notes.gatekeepers_notes(r["gatekeepers"], _count(x), p)
+            + notes.trusted_notes(r["trusted"], p) + _castle_notes(x) + notes.pods_notes(r["pods"], p)
+            + notes.polarization_notes(r["polarization"], _count(x), p))
+    # the reason for an empty partition is given once, not by every answer cut from it
+    return {"stages": list(STAGES), "notes": list(dict.fromkeys(said))}
 
 
 _NONE: frozenset[str] = frozenset()
@@ -483,12 +548,12 @@ TARGETS: dict[str, Target] = {t.name: t for t in (
     Target("trusted-voices", ("trusted",), _NONE, TrustedAnswer, _trusted, _PAGE),
     Target("castles", ("castles",), _NONE, CastlesAnswer, _castles, {"limit": 100, "after": None}),
     Target("pods", ("pods",), _NONE, PodsAnswer, _pods, {"limit": 20, "after": None, "pairs_limit": 100}),
-    Target("polarization", ("polarization",), _NONE, PolarizationAnswer, _whole("polarization")),
+    Target("polarization", ("polarization",), _NONE, PolarizationAnswer, _polarization),
     Target("diversity", ("communities", "pods", "trusted", "castles"), frozenset({GRAPH}), DiversityAnswer,
            _diversity, {"account": None}),
     Target("reach", ("communities", "castles", "pods"), frozenset({EVENTS, FOLLOWS}), ReachAnswer, _reach,
            {"accounts": (), "objects": ()}),
-    Target(FULL, tuple(STAGES), _NONE, AnalysisAnswer, lambda x, args: {"stages": list(STAGES)}),
+    Target(FULL, tuple(STAGES), _NONE, AnalysisAnswer, _analysis),
     Target("stability", ("communities",), frozenset({GRAPH}), StabilityAnswer, _stability,
            {"runs": 5, "limit": 100, "after": None}),
     Target("compare", ("communities",), frozenset({GRAPH, LABELS}), CompareAnswer, _compare,

@@ -53,11 +53,17 @@ class Gatekeeper(msgspec.Struct, frozen=True, kw_only=True):
     account: str
     score: float
     community: int
+    #: the Gould–Fernandez role of most of its brokered pairs: which groups it mediates
+    #: between (gatekeeper, representative and liaison cross a border); null when it
+    #: brokers no pair
+    brokerage_role: str | None
     #: raw values
     components: GatekeeperComponents
     #: the same components as percentile ranks in [0, 1] among all analysed accounts
     ranks: GatekeeperComponents
-    role: str | None
+    #: the Guimerà–Amaral role: its place *inside its own community* (a broker whose ties
+    #: are mostly with its own, large community is "peripheral" there); not a brokerage role
+    module_role: str | None
     #: own community first, then neighbouring ones with >= 10% of its cross-community ties
     communities_bridged: list[int]
 
@@ -133,8 +139,8 @@ def gatekeepers(
     >>> memb = [0, 0, 0, 1, 1, 1]
     >>> t = account_roles(g, ["reply"], memb, engine=get_engine("reference"))
     >>> res = gatekeepers(g, ["reply"], memb, t)
-    >>> [(i.account, i.communities_bridged) for i in res.items]
-    [('c', [0, 1]), ('x', [1, 0])]
+    >>> [(i.account, i.communities_bridged, i.brokerage_role) for i in res.items]
+    [('c', [0, 1], 'gatekeeper'), ('x', [1, 0], 'gatekeeper')]
 
     References
     ----------
@@ -198,9 +204,10 @@ def gatekeepers(
             account=roles.accounts[i],
             score=float(score[i]),
             community=int(own[i]),
+            brokerage_role=roles.brokerage_role[i],
             components=GatekeeperComponents(**{c: float(raw[c][i]) for c in raw}),
             ranks=GatekeeperComponents(**{c: float(ranks[c][i]) for c in raw}),
-            role=roles.role[i],
+            module_role=roles.module_role[i],
             communities_bridged=[int(own[i])] + comm[big][sel].tolist(),
         ))
     return GatekeepersResult(kinds=kinds, weights=GatekeeperComponents(**GATEKEEPER_WEIGHTS),

@@ -62,7 +62,8 @@ def network_map(x: Inputs, *, level: str = "auto", community: int | None = None,
     -------
     dict
         ``level``, ``community``, ``accounts_total``, ``truncated``, ``nodes`` (id, label,
-        x, y, community, size, castle, pods, gatekeeper, trusted, role), ``edges``
+        x, y, community, size, castle, pods, gatekeeper, trusted, brokerage_role,
+        module_role: see :class:`graph.analysis.roles.AccountRoles`), ``edges``
         (source, target, weight), ``communities`` (id, size, castle, color) and ``pods``.
 
     Examples
@@ -122,7 +123,7 @@ def network_map(x: Inputs, *, level: str = "auto", community: int | None = None,
     gatekeeper = {k.account: k.score for k in res["gatekeepers"].items}
     trusted = {v.account: v.score for v in res["trusted"].voices}
     roles = res["roles"]
-    role_of = {node: roles.role[j] for j, node in enumerate(roles.nodes)}
+    row_of = {node: j for j, node in enumerate(roles.nodes)}
     top = float(strength[keep].max()) if len(keep) else 1.0
     nodes = []
     for i, v in enumerate(keep.tolist()):
@@ -132,7 +133,9 @@ def network_map(x: Inputs, *, level: str = "auto", community: int | None = None,
             # area grows with interactions: radius by square root, never zero
             "size": round(2.0 + 10.0 * math.sqrt(strength[v] / top if top > 0 else 0.0), 3),
             "castle": c in castles, "pods": pods.get(account, []),
-            "gatekeeper": gatekeeper.get(account), "trusted": trusted.get(account), "role": role_of.get(v),
+            "gatekeeper": gatekeeper.get(account), "trusted": trusted.get(account),
+            "brokerage_role": roles.brokerage_role[row_of[v]] if v in row_of else None,
+            "module_role": roles.module_role[row_of[v]] if v in row_of else None,
         })
     names = [g.nodes[v] for v in keep.tolist()]
     edges = [{"source": names[a], "target": names[b], "weight": int(round(c))}
@@ -157,7 +160,8 @@ def _overview(x: Inputs, membership: np.ndarray, communities: dict, castles: set
     nodes = [{
         "id": f"c{c}", "label": f"community {c} · {communities[c].size} accounts", "x": float(xy[i, 0]),
         "y": float(xy[i, 1]), "community": c, "size": round(3.0 + 17.0 * math.sqrt(communities[c].size / biggest), 3),
-        "castle": c in castles, "pods": [], "gatekeeper": None, "trusted": None, "role": None,
+        "castle": c in castles, "pods": [], "gatekeeper": None, "trusted": None,
+        "brokerage_role": None, "module_role": None,
     } for i, c in enumerate(ids)]
     edges = [{"source": f"c{ids[i]}", "target": f"c{ids[j]}", "weight": int(round(v))}
              for i, j, v in zip(a.tolist(), b.tolist(), weight.tolist())]

@@ -1,6 +1,13 @@
 """Account roles in a community partition: Guimerà–Amaral roles, Gould–Fernandez
 brokerage, Burt's structural holes, betweenness, PageRank and HITS, for every account at
-once."""
+once.
+
+Two kinds of role, which answer different questions: the *brokerage role* (Gould &
+Fernandez) says which groups an account mediates between, so it is what the gatekeeper
+ranking is read with; the *module role* (Guimerà & Amaral) says where an account sits
+inside its own community (its degree there and how its ties spread over communities). A
+top broker whose ties are mostly inside its own large community is a "peripheral" module
+member and a "liaison" broker at once: both are true, of different things."""
 
 from __future__ import annotations
 
@@ -19,6 +26,7 @@ from graph.analysis.graph import LayerGraph
 __all__ = [
     "AccountRoles",
     "BrokerageCounts",
+    "dominant_brokerage_role",
     "RolesTable",
     "account_roles",
     "guimera_amaral_role",
@@ -44,9 +52,13 @@ class RolesTable(msgspec.Struct, frozen=True, kw_only=True):
     community: list[int]
     z: list[float]
     participation: list[float]
-    role: list[str | None]
+    #: Guimerà–Amaral role: the account's place inside its own community (None outside one)
+    module_role: list[str | None]
     #: role name (BROKERAGE_ROLES) -> count per account
     brokerage: dict[str, list[int]]
+    #: the Gould–Fernandez role of most of the account's brokered pairs
+    #: (:func:`dominant_brokerage_role`; None when it brokers none)
+    brokerage_role: list[str | None]
     #: accounts whose brokerage counts are sampled estimates (hubs of huge graphs)
     brokerage_approximate: list[str]
     constraint: list[float]
@@ -79,9 +91,16 @@ class BrokerageCounts(msgspec.Struct, frozen=True, kw_only=True):
 class AccountRoles(msgspec.Struct, frozen=True, kw_only=True):
     account: str
     community: int
+    #: the Gould–Fernandez role of most of its brokered pairs: which groups it mediates
+    #: between (coordinator, itinerant, gatekeeper, representative, liaison); null when it
+    #: brokers no pair
+    brokerage_role: str | None
+    #: the Guimerà–Amaral role: its place *inside its own community* (hub or not, from
+    #: ``z``; how its ties spread over communities, from ``participation``), not whether it
+    #: brokers between communities; null outside the partition
+    module_role: str | None
     z: float
     participation: float
-    role: str | None
     brokerage: BrokerageCounts
     brokerage_approximate: bool
     constraint: float
@@ -308,6 +327,55 @@ def guimera_amaral_role(z: float, p: float) -> str:
     return "kinless"
 
 
+def dominant_brokerage_role(counts: dict[str, int]) -> str | None:
+    """The Gould–Fernandez role of most of an account's brokered pairs.
+
+    Of the five roles (``BROKERAGE_ROLES``: coordinator, itinerant, gatekeeper,
+    representative, liaison) the one with the largest count; ties go to the role that
+    crosses more group borders (liaison, then gatekeeper and representative, then
+    itinerant, then coordinator), since those are what a brokerage ranking is about.
+
+    Parameters
+    ----------
+    counts : dict of str to int
+        Brokered pairs per role, as ``RolesTable.brokerage`` holds them for one account.
+
+    Returns
+    -------
+    str or None
+        The role; None when the account brokers no pair.
+
+    Examples
+    --------
+    >>> dominant_brokerage_role({"coordinator": 4, "itinerant": 0, "gatekeeper": 4,
+    ...                          "representative": 1, "liaison": 0})
+    'gatekeeper'
+    >>> dominant_brokerage_role(dict.fromkeys(BROKERAGE_ROLES, 0)) is None
+    True
+
+    References
+    ----------
+    Gould & Fernandez, "Structures of mediation", Sociological Methodology 19 (1989)
+    89-126. doi:10.2307/270949
+    """
+    best = max(_CROSSING, key=lambda r: counts.get(r, 0))
+    return best if counts.get(best, 0) > 0 else None
+
+
+#: brokerage roles from most group borders crossed to fewest (the tie-break above)
+_CROSSING = ("liaison", "gatekeeper", "representative", "itinerant", "coordinator")
+
+
+def _dominant(broker: np.ndarray) -> list[str | None]:
+    """:func:`dominant_brokerage_role` of every row of a (n, 5) count array in
+    ``BROKERAGE_ROLES`` order, at once (argmax keeps the first of equal maxima)."""
+    cols = [BROKERAGE_ROLES.index(r) for r in _CROSSING]
+    counts = np.asarray(broker).reshape(-1, len(BROKERAGE_ROLES))[:, cols]
+    best = counts.argmax(axis=1) if len(counts) else np.zeros(0, dtype=np.int64)
+    top = counts[np.arange(len(counts)), best] if len(counts) else np.zeros(0)
+    return [_CROSSING[b] if t > 0 else None for b, t in zip(best.tolist(), top.tolist())]
+
+
 def account_roles(
     g: LayerGraph,
     kinds: Sequence[str],
@@ -322,11 +390,12 @@ def account_roles(
 
     On the analysed graph (accounts with at least one edge in ``kinds``):
 
-    - ``z``, ``participation``, ``role``: :func:`within_module_degree`,
+    - ``z``, ``participation``, ``module_role``: :func:`within_module_degree`,
       :func:`participation_coefficient` and :func:`guimera_amaral_role` on the undirected
       graph, counting links (as in the paper);
     - ``brokerage``: Gould–Fernandez counts on the directed graph ``g.directed(kinds)``
-      (:func:`graph.analysis.brokerage.gould_fernandez`);
+      (:func:`graph.analysis.brokerage.gould_fernandez`), and ``brokerage_role``, the
+      dominant one (:func:`dominant_brokerage_role`);
     - ``constraint``: Burt's :math:`c_i = \sum_{j \ne i} (p_{ij} + \sum_{q \ne i,j}
       p_{iq} p_{qj})^2` with :math:`p_{ij}` the share of i's (weighted, undirected)
       interactions spent on j; ``effective_size``: :math:`k_i - 2 t_i / k_i` with
@@ -429,6 +498,7 @@ def account_roles(
     btw = np.sum(done[:shares], axis=0)
     (broker, approx), constraint, (hub, auth), eff, pagerank = done[shares:]
     accounts = [g.nodes[i] for i in active.tolist()]
+    brokerage = {name: broker[:, j].tolist() for j, name in enumerate(BROKERAGE_ROLES)}
     return RolesTable(
         kinds=kinds,
         engine=engine.name,
@@ -438,8 +508,9 @@ def account_roles(
         community=memb.tolist(),
         z=z.tolist(),
         participation=p.tolist(),
-        role=role,
-        brokerage={name: broker[:, j].tolist() for j, name in enumerate(BROKERAGE_ROLES)},
+        module_role=role,
+        brokerage=brokerage,
+        brokerage_role=_dominant(broker),
         brokerage_approximate=[a for a, f in zip(accounts, approx.tolist()) if f],
         constraint=constraint.tolist(),
         effective_size=eff.tolist(),
@@ -508,9 +579,10 @@ def roles_of(table: RolesTable, account: str) -> AccountRoles:
     return AccountRoles(
         account=account,
         community=table.community[i],
+        brokerage_role=table.brokerage_role[i],
+        module_role=table.module_role[i],
         z=table.z[i],
         participation=table.participation[i],
-        role=table.role[i],
         brokerage=BrokerageCounts(**{name: values[i] for name, values in table.brokerage.items()}),
         brokerage_approximate=account in table.brokerage_approximate,
         constraint=table.constraint[i],

@@ -69,6 +69,12 @@ class TrustedResult(msgspec.Struct, frozen=True, kw_only=True):
     min_partners: int
     conversation: list[str]
     amplification: list[str]
+    #: why the list can be short or empty: interactions of the conversation kinds between
+    #: two accounts, the pairs that conversed both ways, and the most reciprocated
+    #: partners any one account has
+    conversation_interactions: int = 0
+    reciprocated_pairs: int = 0
+    max_partners: int = 0
 
 
 def trusted_voices(
@@ -216,6 +222,8 @@ def trusted_voices(
     return TrustedResult(
         voices=items, candidates=len(scored), score=TRUSTED_SCORE, damping=float(damping),
         min_partners=int(min_partners), conversation=conversation, amplification=amplification,
+        conversation_interactions=int(round(g.directed(conversation)[2].sum())),
+        reciprocated_pairs=int(len(r_src)), max_partners=int(degree.max()) if n else 0,
     )
 
 

@@ -13,8 +13,9 @@ so that a big graph streams instead of sitting in memory:
   in Gephi's spreadsheet-import layout, guarded against formula injection.
 
 Every format writes the same rows (``graph.export.attributes``): one node per account,
-its community, whether that community is a castle, its pods, its Guimerà–Amaral role and
-the other role metrics, its gatekeeper and trusted-voice scores when listed; one edge
+its community, whether that community is a castle, its pods, its brokerage role
+(Gould–Fernandez) and module role (Guimerà–Amaral, its place inside its own community)
+and the other role metrics, its gatekeeper and trusted-voice scores when listed; one edge
 per (source, target, kind) with the interaction count and first and last time.
 
 An export reads ``x.g`` and the stage results named in ``NEEDS``; ``stages.plan(NEEDS)``

@@ -63,7 +63,10 @@ NODE_COLUMNS: tuple[Column, ...] = (
     Column("community", "int"),
     Column("castle", "boolean"),
     Column("pods", "string"),
-    Column("role", "string"),
+    # the Gould-Fernandez role of most of its brokered pairs (between which groups it
+    # mediates), then the Guimerà-Amaral role (its place inside its own community)
+    Column("brokerage_role", "string"),
+    Column("module_role", "string"),
     Column("gatekeeper", "double"),
     Column("trusted", "double"),
     *(Column(n, "double") for n in _ROLE_NUMBERS),
@@ -141,8 +144,9 @@ def nodes(x: Inputs) -> Iterator[Node]:
             v["pods"] = ";".join(str(p) for p in sorted(pods[account]))
         j = row_of.get(i)
         if j is not None:
-            if roles.role[j] is not None:
-                v["role"] = roles.role[j]
+            for name in ("brokerage_role", "module_role"):
+                if getattr(roles, name)[j] is not None:
+                    v[name] = getattr(roles, name)[j]
             for name, field in _ROLE_NUMBERS.items():
                 value = getattr(roles, field)[j]
                 if value is not None and math.isfinite(value):

@@ -31,6 +31,7 @@ from graph.analysis.engine import get_engine
 from graph.analysis.events import Event
 from graph.analysis.graph import LayerGraph
 from graph.analysis.manifest import Manifest, library_versions
+from graph.analysis.notes import static_time_notes
 from graph.analysis.params import AnalysisParams
 from graph.analysis.stages import EVENTS, GRAPH, STAGES, Inputs, Stage, param_names, plan
 from graph.errors import FieldError, InvalidInput
@@ -278,6 +279,8 @@ def _render(cache: ResultCache, store_kind: str, graph: str, version: str, param
                           " cache (CASTLEGATE_RESULTS_MAX_BYTES): run `castlegate export` next to the store")])
         return key
     fields = t.render(x, args) | {"manifest": msgspec.to_builtins(manifest)}
+    # what only the manifest knows: the interactions carry no time (a static import)
+    fields["notes"] = [*fields.get("notes", ()), *static_time_notes(manifest.static_time, params, target)]
     body = msgspec.json.encode(msgspec.convert(fields, t.answer))
     cache.put_result(key, graph, body)
     return key

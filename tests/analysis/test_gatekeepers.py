@@ -10,7 +10,7 @@ import pytest
 from graph.analysis.engine import get_engine
 from graph.analysis.gatekeepers import GATEKEEPER_WEIGHTS, GatekeepersResult, gatekeepers
 from graph.analysis.graph import LayerGraph
-from graph.analysis.roles import account_roles
+from graph.analysis.roles import account_roles, dominant_brokerage_role
 
 REF = get_engine("reference")
 
@@ -51,7 +51,8 @@ def test_hub_ranks_first_with_its_components():
     # hub has the highest betweenness and cross brokerage of all 10 accounts: rank 1
     assert top.ranks.betweenness == 1.0 and top.ranks.cross_brokerage == 1.0
     assert top.score == pytest.approx(sum(GATEKEEPER_WEIGHTS[k] * v for k, v in msgspec.structs.asdict(top.ranks).items()))
-    assert top.role == roles.role[hub]
+    assert top.module_role == roles.module_role[hub]
+    assert top.brokerage_role == roles.brokerage_role[hub] == dominant_brokerage_role(br)
 
 
 def test_only_accounts_with_cross_ties_are_listed():

@@ -15,6 +15,7 @@ from graph.analysis.graph import LayerGraph
 from graph.analysis.roles import (
     RolesTable,
     account_roles,
+    dominant_brokerage_role,
     guimera_amaral_role,
     participation_coefficient,
     roles_of,
@@ -131,9 +132,9 @@ def test_account_roles_by_hand(table):
     assert r.community == 0
     assert r.z == pytest.approx(1 / math.sqrt(0.5))
     assert r.participation == pytest.approx(6 / 16)
-    assert r.role == "peripheral"
-    assert roles_of(table, "1").role == "ultra-peripheral"
-    assert roles_of(table, "3").role == "peripheral"
+    assert r.module_role == "peripheral"
+    assert roles_of(table, "1").module_role == "ultra-peripheral"
+    assert roles_of(table, "3").module_role == "peripheral"
     # sum of PageRank and HITS scores is 1
     assert sum(table.pagerank) == pytest.approx(1.0)
     assert sum(table.hub) == pytest.approx(1.0) and sum(table.authority) == pytest.approx(1.0)
@@ -153,6 +154,20 @@ def test_table_brokerage_is_gould_fernandez_on_the_directed_graph(table):
     assert msgspec.structs.asdict(roles_of(table, "0").brokerage) == {"coordinator": 1, "itinerant": 0,
                                               "gatekeeper": 3, "representative": 1,
                                               "liaison": 0}
+    # three of its five brokered pairs are gatekeeper pairs: that is the role it reads as,
+    # though inside its own community it is "peripheral"
+    assert roles_of(table, "0").brokerage_role == "gatekeeper"
+    for i in range(7):
+        r = roles_of(table, str(i))
+        assert r.brokerage_role == dominant_brokerage_role(msgspec.structs.asdict(r.brokerage))
+
+
+def test_dominant_brokerage_role_prefers_the_role_crossing_more_borders():
+    none = dict.fromkeys(("coordinator", "itinerant", "gatekeeper", "representative", "liaison"), 0)
+    assert dominant_brokerage_role(none) is None
+    assert dominant_brokerage_role(none | {"coordinator": 5, "liaison": 1}) == "coordinator"
+    assert dominant_brokerage_role(none | {"coordinator": 2, "representative": 2}) == "representative"
+    assert dominant_brokerage_role(none | {"gatekeeper": 2, "representative": 2, "liaison": 2}) == "liaison"
 
 
 def test_table_metrics_against_networkx(table):
@@ -174,7 +189,8 @@ def test_both_engines_give_the_same_table():
     for field in ("z", "participation", "constraint", "effective_size", "betweenness",
                   "pagerank", "hub", "authority"):
         assert getattr(a, field) == pytest.approx(getattr(b, field), abs=1e-9), field
-    assert a.role == b.role and a.brokerage == b.brokerage
+    assert a.module_role == b.module_role and a.brokerage == b.brokerage
+    assert a.brokerage_role == b.brokerage_role
 
 
 def test_sampled_betweenness_is_said():

@@ -36,7 +36,8 @@ def expected(x, account: str) -> dict:
         "community": c,
         "castle": c in castles,
         "pods": ";".join(str(p.id) for p in r["pods"].pods if account in p.members) or None,
-        "role": roles.role[j] if j is not None else None,
+        "module_role": roles.module_role[j] if j is not None else None,
+        "brokerage_role": roles.brokerage_role[j] if j is not None else None,
         "gatekeeper": gk.get(account),
         "participation": roles.participation[j] if j is not None else None,
     }
@@ -54,7 +55,8 @@ def test_the_demo_has_what_the_checks_rely_on(demo):
     assert {f"pod-{i:02d}" for i in range(12)} <= castle_members
     assert "north-00" not in castle_members
     assert [sorted(p.members) for p in demo.results["pods"].pods] == [[f"pod-{i:02d}" for i in range(12)]]
-    assert demo.results["gatekeepers"].items[0].role is not None
+    top = demo.results["gatekeepers"].items[0]
+    assert top.module_role is not None and top.brokerage_role in ("gatekeeper", "representative", "liaison")
 
 
 def test_gexf_reads_back_in_networkx(demo, tmp_path):
@@ -71,7 +73,8 @@ def test_gexf_reads_back_in_networkx(demo, tmp_path):
         assert got["community"] == want["community"]
         assert got["castle"] is want["castle"]
         assert got.get("pods") == want["pods"]
-        assert got.get("role") == want["role"]
+        assert got.get("module_role") == want["module_role"]
+        assert got.get("brokerage_role") == want["brokerage_role"]
         assert got.get("gatekeeper") == (pytest.approx(want["gatekeeper"]) if want["gatekeeper"] is not None else None)
         assert got["participation"] == pytest.approx(want["participation"])
     # the edge's kind and counts, and its spell in Unix seconds
@@ -131,7 +134,8 @@ def test_graphml_reads_back_in_networkx_with_parallel_edges_per_kind(demo, tmp_p
         assert got["community"] == want["community"] and isinstance(got["community"], int)
         assert got["castle"] is want["castle"]
         assert got.get("pods") == want["pods"]
-        assert got.get("role") == want["role"]
+        assert got.get("module_role") == want["module_role"]
+        assert got.get("brokerage_role") == want["brokerage_role"]
         if want["gatekeeper"] is not None:
             assert got["gatekeeper"] == pytest.approx(want["gatekeeper"])
         else:
@@ -157,7 +161,8 @@ def test_csv_zip_follows_gephis_spreadsheet_convention(demo):
         assert int(got["community"]) == want["community"]
         assert got["castle"] == ("true" if want["castle"] else "false")
         assert got["pods"] == (want["pods"] or "")
-        assert got["role"] == (want["role"] or "")
+        assert got["module_role"] == (want["module_role"] or "")
+        assert got["brokerage_role"] == (want["brokerage_role"] or "")
         assert got["gatekeeper"] == ("" if want["gatekeeper"] is None else repr(want["gatekeeper"]))
     assert all(e["First"] <= e["Last"] and e["First"].endswith("Z") for e in edges)
     assert sum(int(e["Weight"]) for e in edges) == sum(int(e.count.sum()) for e in demo.g.kinds.values())

@@ -77,7 +77,7 @@ def test_csv_cells_never_start_a_formula(hostile):
     ids = {n["Id"] for n in tables["nodes.csv"]}
     assert ids == {guard(a) for a in written_ids()}
     assert "'=cmd|' /C calc'!A0" in ids and "'-2" in ids and "'@SUM(A1)" in ids and "new\nline" in ids
-    text_columns = {"Id", "Label", "pods", "role", "first_seen", "last_seen", "Source", "Target", "Kind", "Type",
+    text_columns = {"Id", "Label", "pods", "brokerage_role", "module_role", "first_seen", "last_seen", "Source", "Target", "Kind", "Type",
                     "First", "Last"}
     for table in tables.values():
         for row in table:

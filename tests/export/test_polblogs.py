@@ -46,7 +46,8 @@ def test_gexf_has_the_same_counts_and_static_times(polblogs_files, reference):
     assert {(e.get("start"), e.get("end")) for e in edges} == {("0", "0")}
     # the 266 blogs without links are outside the partition: community -1, no role
     assert sum(1 for _, d in G.nodes(data=True) if d["community"] == -1) == 266
-    assert all("role" not in d for _, d in G.nodes(data=True) if d["community"] == -1)
+    assert all("module_role" not in d and "brokerage_role" not in d
+               for _, d in G.nodes(data=True) if d["community"] == -1)
 
 
 def test_csv_has_the_same_counts(polblogs_files, reference):

@@ -197,7 +197,7 @@ def test_clicking_the_bridge_opens_its_card_with_the_api_numbers(tab, demo):
     tab.open()
     tab.wait_map(level="accounts")
     tab.click_node("bridge-ns")
-    s = tab.wait(lambda s: s["card"] and s["card"].get("account") == "bridge-ns" and "role" in s["card"],
+    s = tab.wait(lambda s: s["card"] and s["card"].get("account") == "bridge-ns" and "brokerageRole" in s["card"],
                  "the card of bridge-ns")
     gatekeepers = {g["account"]: g for g in api(demo, "/v1/graphs/demo/gatekeepers", limit=1000)["items"]}
     trusted = {t["account"]: t for t in api(demo, "/v1/graphs/demo/trusted-voices", limit=1000)["items"]}
@@ -208,7 +208,9 @@ def test_clicking_the_bridge_opens_its_card_with_the_api_numbers(tab, demo):
     rank = sorted(gatekeepers.values(), key=lambda g: -g["score"]).index(gatekeepers["bridge-ns"]) + 1
     assert card.locator("[data-field=gatekeeper-rank]").inner_text() == f"{rank} of {len(gatekeepers)}"
     assert card.locator("[data-field=trusted-score]").inner_text() == f"{trusted['bridge-ns']['score']:.3f}"
-    assert card.locator("[data-field=role]").inner_text() == roles["role"]
+    assert card.locator("[data-field=brokerage-role]").inner_text() == roles["brokerage_role"] == s["card"]["brokerageRole"]
+    assert roles["brokerage_role"] in ("gatekeeper", "representative", "liaison")
+    assert card.locator("[data-field=module-role]").inner_text() == roles["module_role"]
     effective = api(demo, "/v1/graphs/demo/accounts/bridge-ns/diversity")["converses_with"]["effective_communities"]
     text = card.locator("[data-field=diversity-converses-effective_communities]").inner_text()
     assert float(text) == pytest.approx(effective, abs=5e-4)
@@ -233,7 +235,7 @@ def test_search_finds_the_bridges_and_opens_a_card(tab):
     assert [results.nth(i).get_attribute("data-account") for i in range(results.count())] == ["bridge-ns", "bridge-se"]
     tab.shot("search.png")
     results.nth(1).click()
-    s = tab.wait(lambda s: s["card"] and s["card"].get("account") == "bridge-se" and "role" in s["card"],
+    s = tab.wait(lambda s: s["card"] and s["card"].get("account") == "bridge-se" and "brokerageRole" in s["card"],
                  "the card of bridge-se")
     assert s["card"]["gatekeeper"] is not None
     assert tab.page.locator("#card h2").inner_text().lstrip("@") == "bridge-se"

@@ -496,7 +496,10 @@ function renderCard(id, roles, gk, tv, diversity, audit, trend) {
   card.append(el("h3", { text: "roles" }));
   const b = roles.brokerage || {};
   card.append(table([
-    ["role", roles.role ?? "–", "role"],
+    // the brokerage role first: between which groups it mediates (what the gatekeeper
+    // ranking is about); the module role is its place inside its own community only
+    ["brokerage role", roles.brokerage_role ?? "–", "brokerage-role"],
+    ["role in own community", roles.module_role ?? "–", "module-role"],
     ["within-module z", fmt(roles.z)],
     ["participation", fmt(roles.participation)],
     ["brokerage", Object.entries(b).map(([k, v]) => `${k} ${v}`).join(", ") || "–"],
@@ -562,7 +565,8 @@ function renderCard(id, roles, gk, tv, diversity, audit, trend) {
   }
   state.card = {
     account: id,
-    role: roles.role ?? null,
+    brokerageRole: roles.brokerage_role ?? null,
+    moduleRole: roles.module_role ?? null,
     gatekeeper: gk ? score(gk.score) : null,
     trusted: tv ? score(tv.score) : null,
     audit: audit ? audit.id : null,
