@@ -434,16 +434,16 @@ def _pair_counts(acc, obj, t, tau_ms, n_acc, prev_t=None):
                 continue
         lo, hi = np.minimum(ai, aj), np.maximum(ai, aj)
         i_lo = ai == lo
+        # pending marks stay booleans (None: every pair adds one) to keep the buffer small
         if prev_t is None:
-            w_lohi = w_hilo = np.ones(len(i), np.int64)
+            w_lohi = w_hilo = None
         else:
             i_counts = prev_t[j] < t[i] - tau_ms  # j is aj's first act in i's window
             j_counts = prev_t[i] < t[j] - tau_ms
-            w_lohi = np.where(i_lo, i_counts, j_counts).astype(np.int64)
-            w_hilo = np.where(i_lo, j_counts, i_counts).astype(np.int64)
+            w_lohi = np.where(i_lo, i_counts, j_counts)
+            w_hilo = np.where(i_lo, j_counts, i_counts)
         led = t[i] < t[j]  # sorted by time, so only i can lead
-        pending.append((lo * n + hi, w_lohi, w_hilo, (led & i_lo).astype(np.int64),
-                        (led & ~i_lo).astype(np.int64)))
+        pending.append((lo * n + hi, w_lohi, w_hilo, led & i_lo, led & ~i_lo))
         pending_n += len(i)
         total += len(i)
         if pending_n >= _REDUCE_EVERY:
@@ -458,9 +458,12 @@ def _reduce(agg, pending):
     keys = np.concatenate([agg[0]] + [p[0] for p in pending])
     uniq, inv = np.unique(keys, return_inverse=True)
     m = len(uniq)
-    sums = [np.bincount(inv, weights=np.concatenate([agg[c]] + [p[c] for p in pending]),
-                        minlength=m).astype(np.int64) for c in range(1, len(agg))]
-    return (uniq, *sums)
+
+    def column(c):
+        parts = [p[c] if p[c] is not None else np.ones(len(p[0]), bool) for p in pending]
+        return np.bincount(inv, weights=np.concatenate([agg[c]] + parts), minlength=m).astype(np.int64)
+
+    return (uniq, *(column(c) for c in range(1, len(agg))))
 
 
 def _clusters(n, lo, hi, weight, split_above, seed):
