@@ -14,8 +14,8 @@ co-retweet network of the QUT Coordination Network Toolkit (1.5.2, ``compute_co_
 exactly: every amplification is a message, and the weight of ``u -> v`` counts ``u``'s
 messages that some message of ``v`` on the same object falls within ``tau`` of, so ``u -> v``
 and ``v -> u`` differ when one of them amplified an object more than once. The two agree on
-every pair whenever nobody amplifies the same object twice (on Twitter a retweet cannot be
-repeated; keyed by something coarser, such as the retweeted account, it can). Both take the
+every pair whenever nobody amplifies the same object twice (rare for one tweet's retweets;
+common when the object is something coarser, such as the retweeted account). Both take the
 window as inclusive (``|t_u - t_v| <= tau``), never pair an account with itself, and key the
 object by what was amplified (the toolkit's ``repost_id``). Every result carries its
 :class:`PodsDefinition`, which names what differs from the toolkit.

@@ -226,11 +226,14 @@ def test_messages_count_each_direction_by_hand():
 
 
 def test_messages_linked_when_either_direction_reaches_min_repeats():
-    # a reposts o0 three times within 2 s, b once: a -> b = 3, b -> a = 1
-    evs = [rp("a", "o0", 0), rp("a", "o0", 1), rp("a", "o0", 2), rp("b", "o0", 1)]
+    # a reposts o0 three times within 2 s, b once: a -> b = 3, b -> a = 1; a's repeats of
+    # "solo", which nobody else touched, are no co-action and no co-amplified object
+    evs = [rp("a", "o0", 0), rp("a", "o0", 1), rp("a", "o0", 2), rp("b", "o0", 1),
+           rp("a", "solo", 50), rp("a", "solo", 51)]
     (pod,) = coordinated_pods(evs, tau=5, min_repeats=3, min_size=2, count="messages").pods
     (e,) = pod.edges
     assert (e.a, e.b, e.weight, e.weight_ab, e.weight_ba) == ("a", "b", 3, 3, 1)
+    assert pod.objects == ["o0"] and pod.objects_total == 1
     assert coordinated_pods(evs, tau=5, min_repeats=3, min_size=2).pods == []
 
 

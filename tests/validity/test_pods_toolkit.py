@@ -27,11 +27,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from coordination_network_toolkit.graph import get_edge_rows  # the test extra installs it
 
 from graph.analysis.events import Event
 from graph.analysis.pods import PodsResult, coordinated_pods
-
-pytest.importorskip("coordination_network_toolkit", reason="the test extra installs it")
 
 #: one message: (message id, account, amplified object or None, replied-to object or None,
 #: time in whole seconds)
@@ -43,8 +42,6 @@ HEADER = ["message_id", "user_id", "username", "repost_id", "reply_id", "message
 def toolkit_co_retweet(rows: list[Row], tau: int, min_weight: int, work: Path) -> dict[tuple[str, str], int]:
     """The toolkit's co-retweet network as its CLI computes it and its exports list it:
     ``{(user_1, user_2): weight}``, self-loops left out (its default)."""
-    from coordination_network_toolkit.graph import get_edge_rows
-
     work.mkdir(parents=True, exist_ok=True)
     src, db = work / "messages.csv", work / "toolkit.db"
     with open(src, "w", newline="", encoding="utf-8") as f:
