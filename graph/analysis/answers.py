@@ -42,7 +42,7 @@ from graph.analysis.events import Event
 from graph.analysis.gatekeepers import Gatekeeper, GatekeeperComponents
 from graph.analysis.manifest import Manifest
 from graph.analysis.networkmap import MAX_NODES, network_map
-from graph.analysis.pods import Pod, PodsParameters
+from graph.analysis.pods import Pod, PodsDefinition, PodsParameters
 from graph.analysis.polarization import PolarizationResult
 from graph.analysis.reach import ReachResult, reach
 from graph.analysis.roles import AccountRoles, roles_of
@@ -159,6 +159,8 @@ class CastlesAnswer(msgspec.Struct, frozen=True, kw_only=True):
 
 class PodsAnswer(msgspec.Struct, frozen=True, kw_only=True):
     parameters: PodsParameters
+    #: what a co-action and a weight were taken to be, and what differs from the QUT toolkit
+    definition: PodsDefinition
     events_considered: int
     accounts_considered: int
     objects_considered: int

@@ -248,11 +248,23 @@ def pods_notes_for(*, events: int, accounts: int, objects: int, co_actions: int,
             f" {min_size} or more accounts: lower min_repeats or raise tau to link more pairs"]
 
 
+#: below this many core ties a planted two-way split with a tenth of ties crossing is often
+#: invisible (tests/validity/test_polarization_grid.py: mean degree 2, up to 2,000 accounts)
+SMALL_CORE = 1_000
+
+
 def polarization_notes(result: Any, communities: int, params: AnalysisParams) -> list[str]:
     """Notes of the polarization answer (``PolarizationResult``) on its null fields."""
     out = []
     if communities == 0:
         return [_no_interactions(params) + "; every measure is null"]
+    if result.score is None:
+        out.append("no tie of the analysed graph lies on a cycle (its 2-core is empty: a forest of stars and"
+                   " chains), so no split can stand out of chance: score and polarized are null")
+    elif not result.polarized and result.split.core_ties < SMALL_CORE:
+        out.append(f"the score rests on the {result.split.core_ties} ties of the graph's core (its 2-core's"
+                   f" largest part), fewer than {SMALL_CORE}: a faint split can hide in so few ties, so a low"
+                   f" score here is weak evidence of no split")
     if len(result.sides) < 2:
         out.append(_cross(communities, params, "rwc needs two sides and assortativity two labels, so they are"
                                                " null"))

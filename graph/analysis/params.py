@@ -9,6 +9,7 @@ from typing import Annotated
 import msgspec
 
 from graph.analysis.engine import ENGINES
+from graph.analysis.pods import COUNTS
 from graph.errors import FieldError, InvalidInput
 from graph.model import Kind
 
@@ -51,6 +52,13 @@ class AnalysisParams(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     #: coordination window (seconds) and how often two accounts must co-act to be linked
     tau: Annotated[float, msgspec.Meta(gt=0, le=86400)] = 60.0
     min_repeats: Annotated[int, msgspec.Meta(ge=1, le=10000)] = 3
+    #: smallest pod reported: 2 lists linked pairs too (what CooRTweet and the QUT toolkit
+    #: report); 3, the default, keeps pods to groups, which is what the analyses that read
+    #: pod members (trusted voices, reach, the map) take a pod to be
+    min_size: Annotated[int, msgspec.Meta(ge=2, le=10000)] = 3
+    #: what a pods pair's weight counts: "objects" (distinct objects, each account's first
+    #: act on each) or "messages" (every act, per direction: the QUT toolkit's co-retweet weight)
+    count: Annotated[str, _doc(title="PodCount", enum=list(COUNTS))] = "objects"
 
     def __post_init__(self) -> None:
         errors = []
@@ -59,6 +67,8 @@ class AnalysisParams(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
             errors.append(FieldError("layers", f"choose from {', '.join(sorted(_KINDS))}; got {list(self.layers)}"))
         if self.engine not in ENGINES:
             errors.append(FieldError("engine", f"one of {', '.join(ENGINES)}; got {self.engine!r}"))
+        if self.count not in COUNTS:
+            errors.append(FieldError("count", f"one of {', '.join(COUNTS)}; got {self.count!r}"))
         if self.algorithm not in ALGORITHMS:
             errors.append(FieldError("algorithm", f"one of {', '.join(ALGORITHMS)}; got {self.algorithm!r}"))
         elif self.algorithm == "leiden" and self.engine == "reference":

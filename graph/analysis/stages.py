@@ -15,7 +15,7 @@ Example
 >>> [s.name for s in plan(["trusted"])]
 ['communities', 'pods', 'trusted']
 >>> param_names("pods")
-('min_repeats', 'since', 'tau', 'until')
+('count', 'min_repeats', 'min_size', 'since', 'tau', 'until')
 """
 
 from __future__ import annotations
@@ -114,7 +114,8 @@ def _gatekeepers(x: Inputs) -> GatekeepersResult:
 
 
 def _pods(x: Inputs) -> PodsResult:
-    return coordinated_pods(x.events, tau=x.params.tau, min_repeats=x.params.min_repeats)
+    return coordinated_pods(x.events, tau=x.params.tau, min_repeats=x.params.min_repeats,
+                            min_size=x.params.min_size, count=x.params.count)
 
 
 def _trusted(x: Inputs) -> TrustedResult:
@@ -146,7 +147,7 @@ STAGES: dict[str, Stage] = {s.name: s for s in (
     Stage("communities", (), _G, _PARTITION, CommunitiesResult, _communities),
     Stage("roles", ("communities",), _G, (), RolesTable, _roles),
     Stage("gatekeepers", ("communities", "roles"), _G, (), GatekeepersResult, _gatekeepers),
-    Stage("pods", (), _E, _WINDOW + ("tau", "min_repeats"), PodsResult, _pods),
+    Stage("pods", (), _E, _WINDOW + ("tau", "min_repeats", "min_size", "count"), PodsResult, _pods),
     Stage("trusted", ("communities", "pods"), _GE, (), TrustedResult, _trusted),
     Stage("nulls", ("communities",), _G, ("null_samples",), NullDraws, _nulls, beside=True),
     Stage("castles", ("communities", "nulls"), _G, (), CastlesResult, _castles),

@@ -32,6 +32,7 @@ from graph.analysis.engine import ENGINES
 from graph.analysis.networkmap import LEVELS as MAP_LEVELS
 from graph.export import FORMATS as EXPORTS
 from graph.analysis.params import ALGORITHMS, AnalysisParams
+from graph.analysis.pods import COUNTS
 from graph.errors import FieldError, InvalidInput
 from graph.ingest.validate import split_error
 from graph.jobs.model import Job, JobStatus
@@ -78,6 +79,12 @@ NullSamples = Annotated[int, QueryParameter(
 Tau = Annotated[float, QueryParameter(**_bounds("tau"), description="seconds")]
 MinRepeats = Annotated[int, QueryParameter(**_bounds("min_repeats"),
                                             description="co-actions needed to link two accounts")]
+MinSize = Annotated[int, QueryParameter(**_bounds("min_size"),
+                                        description="smallest pod reported (2: linked pairs too)")]
+PodCount = Annotated[str, QueryParameter(
+    title="PodCount", enum=list(COUNTS),
+    description="what a pair's weight counts: objects (distinct objects, default) or messages"
+                " (every act, per direction: the QUT Coordination Network Toolkit's co-retweet weight)")]
 #: the defaults of the numbers above
 DEFAULT = AnalysisParams()
 MembersLimit = Annotated[int, QueryParameter(
@@ -349,11 +356,12 @@ class AnalysisController(Controller):
          summary="Coordinated amplification: accounts that amplify the same object within tau seconds, repeatedly")
     async def pods(self, state: State, graph: GraphPath, limit: Limit = 20, after: After = None,
                    pairs_limit: PairsLimit = 100, tau: Tau = DEFAULT.tau, min_repeats: MinRepeats = DEFAULT.min_repeats,
-                   layers: Layers = None, since: Since = None, until: Until = None, seed: Seed = DEFAULT.seed,
+                   min_size: MinSize = DEFAULT.min_size, count: PodCount = DEFAULT.count, layers: Layers = None, since: Since = None, until: Until = None, seed: Seed = DEFAULT.seed,
                    engine: EngineQ = None, resolution: Resolution = DEFAULT.resolution, algorithm: AlgorithmQ = None,
                    if_none_match: IfNoneMatch = None) -> Response:
         p = params_from(layers=layers, since=since, until=until, seed=seed, engine=engine,
-                        resolution=resolution, algorithm=algorithm, tau=tau, min_repeats=min_repeats)
+                        resolution=resolution, algorithm=algorithm, tau=tau, min_repeats=min_repeats,
+                        min_size=min_size, count=count)
         return await respond(state.analyses, graph, p, "pods",
                              {"limit": limit, "after": after, "pairs_limit": pairs_limit}, if_none_match=if_none_match)
 

@@ -1,5 +1,7 @@
 """coordinated_pods: co-actions within tau, the min_repeats filter, symmetry, pods as
-components (or Louvain clusters when huge), and the window's cost on big objects."""
+components (or Louvain clusters when huge), the window's cost on big objects, and the two
+weights (distinct objects; messages per direction, the QUT toolkit's) with the definition
+each result names. tests/validity/test_pods_toolkit.py runs the toolkit itself."""
 
 from __future__ import annotations
 
@@ -42,7 +44,8 @@ def test_pair_below_min_size_and_symmetry_by_hand():
     res2 = coordinated_pods(evs, tau=60, min_repeats=3, min_size=2)
     (pod,) = res2.pods
     assert pod.members == ["a", "b"] and pod.size == 2
-    assert pod.edges == [PodEdge(a="a", b="b", weight=4, a_first=3, b_first=1, symmetry=0.5)]
+    assert pod.edges == [PodEdge(a="a", b="b", weight=4, weight_ab=4, weight_ba=4, a_first=3, b_first=1,
+                                 symmetry=0.5)]
     assert pod.co_actions == 4 and pod.density == 1.0 and pod.symmetry == 0.5
     assert pod.objects == ["p0", "p1", "p2", "p3"] and pod.objects_total == 4
 
@@ -195,5 +198,95 @@ def test_bad_parameters():
         coordinated_pods([], min_repeats=0)
     with pytest.raises(ValueError):
         coordinated_pods([], min_size=1)
+    with pytest.raises(ValueError):
+        coordinated_pods([], count="retweets")
     empty = coordinated_pods([])
     assert empty.pods == [] and empty.co_actions == 0 and empty.parameters.tau == 60.0
+
+
+def test_messages_count_each_direction_by_hand():
+    # a reposts o1 at 0 and again at 20, b at 10; on o2 a at 100, b at 110, c at 111 (tau 10)
+    # a -> b: a's messages at 0, 20 (b's 10 within 10 s of both) and 100 (b's 110): 3
+    # b -> a: b's messages at 10 (a's 0 and 20: one message, counted once) and 110: 2
+    # b <-> c: 110 and 111: 1 each way; a and c are 11 s apart: not paired
+    evs = [rp("a", "o1", 0), rp("b", "o1", 10), rp("a", "o1", 20),
+           rp("a", "o2", 100), rp("b", "o2", 110), rp("c", "o2", 111)]
+    msgs = coordinated_pods(evs, tau=10, min_repeats=1, min_size=2, count="messages")
+    got = {(e.a, e.b): (e.weight, e.weight_ab, e.weight_ba) for p in msgs.pods for e in p.edges}
+    assert got == {("a", "b"): (3, 3, 2), ("b", "c"): (1, 1, 1)}
+    # message pairs within tau: (0,10), (10,20), (100,110), (110,111); a's own 0-20 is no co-action
+    assert msgs.co_actions == 4 and msgs.events_considered == 6
+    assert msgs.definition.toolkit_differences == [] and msgs.definition.weights == "directed"
+    # counting objects, a's act on o1 is at 0 only: a-b co-act on o1 and o2, once each
+    objs = coordinated_pods(evs, tau=10, min_repeats=1, min_size=2)
+    got = {(e.a, e.b): (e.weight, e.weight_ab, e.weight_ba) for p in objs.pods for e in p.edges}
+    assert got == {("a", "b"): (2, 2, 2), ("b", "c"): (1, 1, 1)}
+    assert objs.definition.count == "objects" and objs.definition.acts == "first"
+    assert [d.split(":")[0] for d in objs.definition.toolkit_differences] == ["acts", "count", "weights"]
+
+
+def test_messages_linked_when_either_direction_reaches_min_repeats():
+    # a reposts o0 three times within 2 s, b once: a -> b = 3, b -> a = 1; a's repeats of
+    # "solo", which nobody else touched, are no co-action and no co-amplified object
+    evs = [rp("a", "o0", 0), rp("a", "o0", 1), rp("a", "o0", 2), rp("b", "o0", 1),
+           rp("a", "solo", 50), rp("a", "solo", 51)]
+    (pod,) = coordinated_pods(evs, tau=5, min_repeats=3, min_size=2, count="messages").pods
+    (e,) = pod.edges
+    assert (e.a, e.b, e.weight, e.weight_ab, e.weight_ba) == ("a", "b", 3, 3, 1)
+    assert pod.objects == ["o0"] and pod.objects_total == 1
+    assert coordinated_pods(evs, tau=5, min_repeats=3, min_size=2).pods == []
+
+
+def test_definition_names_min_size_and_splits():
+    evs = [rp(u, f"p{i}", 10 * i + d) for i in range(3) for d, u in enumerate("abc")]
+    three = coordinated_pods(evs, tau=5, min_repeats=3, count="messages").definition
+    assert [d.split(":")[0] for d in three.toolkit_differences] == ["min_size"]
+    assert coordinated_pods(evs, tau=5, min_repeats=3, min_size=2, count="messages").definition \
+        .toolkit_differences == []
+    split = coordinated_pods(evs, tau=5, min_repeats=3, min_size=2, split_above=2, count="messages")
+    assert split.split_components == 1
+    assert [d.split(":")[0] for d in split.definition.toolkit_differences] == ["split_above"]
+
+
+def _brute_messages(evs, tau_ms):
+    """The QUT toolkit's co-retweet weight, as its SQL states it: for each ordered pair of
+    distinct accounts, u's messages with a message of v on the same object within tau."""
+    out: dict[tuple[str, str], int] = {}
+    for m in evs:
+        partners = {n.source for n in evs
+                    if n.object == m.object and n.source != m.source and abs(n.at - m.at) <= tau_ms}
+        for v in partners:
+            out[(m.source, v)] = out.get((m.source, v), 0) + 1
+    return out
+
+
+def test_messages_match_brute_force_with_repeats_and_ties(monkeypatch):
+    rnd = random.Random(11)
+    # few objects and whole seconds: repeats by one account and simultaneous acts are common
+    evs = [rp(f"u{rnd.randrange(15)}", f"o{rnd.randrange(6)}", rnd.randrange(0, 200))
+           for _ in range(500)]
+    expect = _brute_messages(evs, 15 * S)
+    assert any(expect.get((b, a)) != w for (a, b), w in expect.items())  # directions differ
+    for reduce_every in (pods_mod._REDUCE_EVERY, 37):
+        monkeypatch.setattr(pods_mod, "_REDUCE_EVERY", reduce_every)
+        res = coordinated_pods(evs, tau=15, min_repeats=1, min_size=2, count="messages",
+                               split_above=10**6)
+        got = {}
+        for p in res.pods:
+            for e in p.edges:
+                got[(e.a, e.b)] = e.weight_ab
+                got[(e.b, e.a)] = e.weight_ba
+        assert {k: v for k, v in got.items() if v} == expect
+
+
+def test_analysis_parameters_allow_pairs_and_name_the_count():
+    from graph.analysis.params import AnalysisParams
+    from graph.errors import InvalidInput
+
+    p = msgspec.convert({"min_size": 2, "count": "messages"}, AnalysisParams)
+    assert (p.min_size, p.count) == (2, "messages")
+    assert (AnalysisParams().min_size, AnalysisParams().count) == (3, "objects")
+    with pytest.raises(msgspec.ValidationError):
+        msgspec.convert({"min_size": 1}, AnalysisParams)
+    with pytest.raises(InvalidInput):
+        AnalysisParams(count="retweets")

@@ -45,7 +45,7 @@ def test_plans_follow_declared_inputs():
     assert [s.name for s in plan(["polarization"])] == ["communities", "nulls", "polarization"]
     assert [s.name for s in plan(["gatekeepers", "pods"])] == ["communities", "roles", "gatekeepers", "pods"]
     # pods do not depend on the partition, so not on its seed or layers
-    assert param_names("pods") == ("min_repeats", "since", "tau", "until")
+    assert param_names("pods") == ("count", "min_repeats", "min_size", "since", "tau", "until")
     assert "null_samples" in param_names("castles") and "null_samples" not in param_names("trusted")
     # every answer names stages that exist
     for t in TARGETS.values():

@@ -155,6 +155,24 @@ def test_pods_find_the_planted_pod_exactly(demo_api):
     assert set(body["items"][0]["members"]) == POD
 
 
+def test_pods_pairs_count_and_definition(demo_api):
+    svc, graph = demo_api
+    base = f"/v1/graphs/{graph}/pods"
+    default = get(svc, base, tau=60, min_repeats=3)
+    assert (default["parameters"]["min_size"], default["parameters"]["count"]) == (3, "objects")
+    assert [d.split(":")[0] for d in default["definition"]["toolkit_differences"]] == [
+        "acts", "count", "weights", "min_size"]
+    toolkit = get(svc, base, tau=60, min_repeats=3, min_size=2, count="messages")
+    assert toolkit["parameters"]["count"] == "messages" and toolkit["definition"]["toolkit_differences"] == []
+    assert {a for p in default["items"] for a in p["members"]} <= {a for p in toolkit["items"] for a in p["members"]}
+    assert all(e["weight"] == max(e["weight_ab"], e["weight_ba"]) for p in toolkit["items"] for e in p["edges"])
+    with svc.client() as c:
+        # a bound is checked at the door (400), a name by AnalysisParams (422, like engine's)
+        for bad, status in (({"min_size": 1}, 400), ({"count": "retweets"}, 422)):
+            r = c.get(base, params=bad)
+            assert r.status_code == status and r.json()["errors"][0]["field"] == next(iter(bad)), r.text
+
+
 def test_the_pod_is_a_castle_and_conversation_is_not(demo_api):
     svc, graph = demo_api
     comms = get(svc, f"/v1/graphs/{graph}/communities")
