@@ -192,17 +192,26 @@ def castles_notes(result: Any, communities: Sequence[int], params: AnalysisParam
                 f" {max(communities)}): castles are scored on groups of 3 or more; lower resolution (now"
                 f" {params.resolution:g}) to merge small communities"]
     flagged = sum(1 for c in scored if c.castle)
+    measurable = {t.name: t.measurable for t in result.tests}
     if flagged == 0:
-        closed = sum(1 for c in scored if c.checks.closed)
-        currency = sum(1 for c in scored if c.checks.own_currency)
-        out.append(f"none of the {len(scored)} communities scored is a castle: {closed} are closed and {currency} have"
-                   f" their own currency, and a castle needs both")
-    quiet = [c.id for c in scored if c.components.amplification_share is None]
+        found = []
+        if measurable.get("closed", True):
+            found.append(f"{sum(1 for c in scored if c.checks.closed)} are closed")
+        if measurable.get("own_currency", True):
+            found.append(f"{sum(1 for c in scored if c.checks.own_currency)} have their own currency")
+        need = "a castle needs both" if len(found) == 2 else "the verdict rests on what could be measured"
+        out.append(f"none of the {len(scored)} communities scored is a castle: {' and '.join(found) or 'nothing could be measured'},"
+                   f" and {need}")
+    for t in result.tests:
+        if not t.measurable:
+            out.append(f"{t.name} could not be measured: {t.reason}; the verdicts' confidence is"
+                       f" '{result.confidence}'")
+    quiet = [c.id for c in scored if measurable.get("own_currency", True) and c.components.amplification_share is None]
     if quiet:
         out.append(f"communities {_ids(quiet)} have no {'/'.join(result.amplification)} or"
                    f" {'/'.join(result.conversation)} among their members: their currency values and z-scores are"
                    f" null")
-    flat = [c.id for c in scored if c.components.amplification_share is not None
+    flat = [c.id for c in scored if measurable.get("own_currency", True) and c.components.amplification_share is not None
             and all(getattr(c.components, z) is None for z in _CURRENCY_Z)]
     if flat:
         out.append(f"the currency z-scores of communities {_ids(flat)} are null: shuffling which ties are"

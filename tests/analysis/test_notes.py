@@ -118,11 +118,17 @@ def test_castles_say_when_communities_are_too_small_or_quiet():
     (note,) = notes.castles_notes(tiny, [2, 2], P)
     assert note.startswith("none of the 2 communities has at least 3 members (the largest has 2)")
     assert notes.castles_notes(tiny, [], P)[0].startswith("no interactions of the analysed layers")
-    # a triangle of mentions only: neither amplification nor conversation inside it
-    quiet = castles(graph([("a", "b"), ("b", "c"), ("c", "a")], "mention"), [0, 0, 0], engine=REF, null_samples=2)
-    said = notes.castles_notes(quiet, [3], P)
+    # a graph of mentions only: currency cannot be measured at all, and the note says why
+    only = castles(graph([("a", "b"), ("b", "c"), ("c", "a")], "mention"), [0, 0, 0], engine=REF, null_samples=2)
+    said = notes.castles_notes(only, [3], P)
+    assert any(n.startswith("own_currency could not be measured: the graph has neither") for n in said)
+    assert any(n.startswith("none of the 1 communities scored is a castle: 0 are closed,") for n in said)
+    # both layers in the graph, but one community of mentions only: its currency is null
+    rows = [(a, b, "mention", 1, 0, 0) for a, b in (("a", "b"), ("b", "c"), ("c", "a"))]
+    rows += [(a, b, k, 1, 0, 0) for a, b in (("d", "e"), ("e", "f"), ("f", "d")) for k in ("repost", "reply")]
+    quiet = castles(LayerGraph.from_rows(rows), [0, 0, 0, 1, 1, 1], engine=REF, null_samples=2)
+    said = notes.castles_notes(quiet, [3, 3], P)
     assert any(n.startswith("communities 0 have no repost/like or reply/quote among their members") for n in said)
-    assert any(n.startswith("none of the 1 communities scored is a castle: 0 are closed") for n in said)
 
 
 def test_polarization_names_its_null_fields():
@@ -135,8 +141,19 @@ def test_polarization_names_its_null_fields():
     flat = msgspec.structs.replace(one, sides=[0, 1], rwc=0.1, assortativity=0.3, modularity_z=None, modularity_null_sd=0.0,
                                    null_samples=4, cross_community_share=0.2)
     assert notes.polarization_notes(flat, 2, P) == [
+        "the score rests on the 3 ties of the graph's core (its 2-core's largest part), fewer than 1000: a faint"
+        " split can hide in so few ties, so a low score here is weak evidence of no split",
         "all 4 degree-preserving draws have the same modularity: modularity_z is null (the degrees allow only one"
         " graph); nothing to compare with"]
+
+
+def test_polarization_of_a_forest_says_why_there_is_no_score():
+    # two stars joined at their centres: every tie hangs off a tree, no cycle to measure
+    g = graph([("a", "b"), ("a", "c"), ("a", "d"), ("a", "x"), ("x", "y"), ("x", "z")], "reply")
+    res = polarization(g, ["reply"], [0, 0, 0, 0, 1, 1, 1], engine=REF, null_samples=0)
+    assert res.score is None and res.polarized is None and res.split.core_ties == 0
+    said = notes.polarization_notes(res, 2, P)
+    assert said[0].startswith("no tie of the analysed graph lies on a cycle (its 2-core is empty")
 
 
 def test_diversity_of_an_account_without_ties():
