@@ -25,6 +25,11 @@ __all__ = ["SpectralSplit", "spectral_split", "POLARIZED_AT", "SPLIT_METHOD"]
 POLARIZED_AT = 0.2
 #: power iterations at most, for each of the two eigenvalues
 ITERATIONS = 400
+#: iterations whose norm growth is averaged (a multiple of the period of the bulk's rotation
+#: is not needed: its phases average out over a window this long)
+WINDOW = 25
+#: relative change of an estimate (of its logarithm, for the growth) that ends an iteration
+TOLERANCE = 1e-4
 
 SPLIT_METHOD = (
     "score = (lambda2 - sqrt(lambda1)) / (lambda1 - sqrt(lambda1)), clipped to [0, 1], where "
@@ -176,23 +181,32 @@ def spectral_split(n: int, src: np.ndarray, dst: np.ndarray, *, coreness: np.nda
 def _dominant(step, shift, k, rng, growth=False):
     """The modulus of the dominant eigenvalue of ``step`` and its vector, by power
     iteration; with ``growth`` the modulus is the geometric mean growth of the iterate over
-    the second half of the iterations, which also settles when the dominant part of the
-    spectrum is a continuum (the bulk) rather than one eigenvalue."""
+    a window of iterations once two successive windows agree to ``TOLERANCE`` (one
+    eigenvalue dominates), or over the second half of ``ITERATIONS`` when they never do
+    (the dominant part of the spectrum is the bulk's continuum)."""
     x, y = rng.standard_normal(k), rng.standard_normal(k)
     nrm = math.sqrt(x @ x + y @ y)
     x, y = x / nrm, y / nrm
-    logs, est = [], 0.0
+    logs, est, last = [], 0.0, None
     for t in range(ITERATIONS):
         x, y = step(x, y, shift)
         nrm = math.sqrt(x @ x + y @ y)
         if nrm == 0.0:
             return 0.0, (x, y)
         x, y = x / nrm, y / nrm
-        logs.append(math.log(nrm))
         if not growth:
-            if abs(nrm - est) <= 1e-9 * nrm:
+            if abs(nrm - est) <= 1e-3 * TOLERANCE * nrm:  # the deflation needs the vector sharp
                 return nrm, (x, y)
             est = nrm
+            continue
+        logs.append(math.log(nrm))
+        if len(logs) % WINDOW == 0 and len(logs) >= 2 * WINDOW:
+            now = float(np.mean(logs[-WINDOW:]))
+            if last is not None and abs(now - last) <= TOLERANCE:
+                return math.exp(now), (x, y)
+            last = now
     if growth:
+        # not settled: the bulk's continuum, whose growth wanders from window to window;
+        # the long average is its edge
         return math.exp(float(np.mean(logs[len(logs) // 2:]))), (x, y)
     return est, (x, y)
