@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.validity.test_conover_compare import ask, conover  # noqa: F401 (the fixture)
+from tests.validity.conftest import ask
 
 pytestmark = pytest.mark.datasets
 
@@ -23,7 +23,7 @@ REASON = "the graph has no conversation layer (reply, quote) to weigh its amplif
 # the reference engine's double-edge-swap draws take about 10 s each on this graph (ten,
 # the default, take minutes); two still put the camps' E-I z-scores past -100
 @pytest.mark.parametrize("engine, null_samples", [("fast", None), ("reference", 2)])
-def test_both_partisan_camps_are_castles_on_closure_alone(conover, engine, null_samples):  # noqa: F811
+def test_both_partisan_camps_are_castles_on_closure_alone(conover, engine, null_samples):
     params = {"layers": "repost", "engine": engine} | ({"null_samples": null_samples} if null_samples else {})
     with conover.client() as c:
         mix = ask(c, "POST", "/v1/graphs/cv/communities/compare", json={"attribute": "cluster"},

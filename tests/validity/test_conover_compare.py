@@ -6,37 +6,11 @@ communities must each be at least 95% one side."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
-from tests.conftest import castlegate, start_service
+from tests.validity.conftest import ask
 
-
-@pytest.fixture(scope="module")
-def conover(tmp_path_factory, datasets):
-    folder = datasets / "conover-icwsm-polarization"
-    tmp = tmp_path_factory.mktemp("conover")
-    env = {"CASTLEGATE_DATA_DIR": str(tmp / "data")}
-    for name in ("retweet.nodes", "retweet.edgelist"):
-        r = castlegate("ingest", str(folder / name), "--format", "conover", "--graph", "cv", "--quiet", env=env)
-        assert r.returncode == 0, r.stderr
-    svc = start_service(tmp, env)
-    yield svc
-    svc.stop()
-
-
-def ask(c, method: str, path: str, **kw) -> dict:
-    r = c.request(method, path, **kw)
-    if r.status_code == 202:
-        deadline = time.monotonic() + 300
-        while (job := c.get(r.headers["location"]).json())["status"] in ("queued", "running"):
-            assert time.monotonic() < deadline, job
-            time.sleep(0.2)
-        assert job["status"] == "done", job
-        r = c.get(job["links"]["result"])
-    assert r.status_code == 200, r.text
-    return r.json()
+pytestmark = pytest.mark.datasets
 
 
 @pytest.mark.parametrize("engine, algorithm", [("fast", "louvain"), ("fast", "leiden"), ("reference", "louvain")])
