@@ -335,6 +335,26 @@ def service(tmp_path) -> Iterator[Service]:
     svc.stop()
 
 
+DEMO_STORES = ["sqlite", pytest.param("neo4j", marks=pytest.mark.neo4j)]
+
+
+def demo_service(request, tmp_path_factory, prefix: str) -> Iterator[tuple[Service, str]]:
+    """A real server holding the demo network, on the store ``request.param`` names
+    (``DEMO_STORES``: sqlite, and Neo4j where a server is found): the body of the modules'
+    ``demo_api`` fixtures, which ``yield from`` it. The graph id is new per run, so runs
+    against one Neo4j do not meet."""
+    tmp = tmp_path_factory.mktemp(f"{prefix}-{request.param}")
+    env = {"CASTLEGATE_DATA_DIR": str(tmp / "data")}
+    if request.param == "neo4j":
+        env |= request.getfixturevalue("neo4j_server").env
+    graph = f"{prefix}-{request.param}-{int(time.time() * 1000) % 10**8}"
+    r = castlegate("demo", "--graph", graph, env=env)
+    assert r.returncode == 0, r.stderr
+    svc = start_service(tmp, env)
+    yield svc, graph
+    svc.stop()
+
+
 @pytest.fixture(scope="session")
 def datasets() -> Path:
     """The shared data sets folder (``CASTLEGATE_DATASETS``, default ../shared/datasets).

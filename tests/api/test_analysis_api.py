@@ -12,23 +12,14 @@ import time
 import pytest
 
 from graph.demo import demo_network
-from tests.conftest import castlegate, start_service
+from tests.conftest import DEMO_STORES, castlegate, demo_service, start_service
 
 POD = {f"pod-{i:02d}" for i in range(12)}
 
 
-@pytest.fixture(params=["sqlite", pytest.param("neo4j", marks=pytest.mark.neo4j)], scope="module")
+@pytest.fixture(params=DEMO_STORES, scope="module")
 def demo_api(request, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp(f"analysis-{request.param}")
-    env = {"CASTLEGATE_DATA_DIR": str(tmp / "data")}
-    if request.param == "neo4j":
-        env |= request.getfixturevalue("neo4j_server").env
-    graph = f"demo-{request.param}-{int(time.time() * 1000) % 10**8}"
-    r = castlegate("demo", "--graph", graph, env=env)
-    assert r.returncode == 0, r.stderr
-    svc = start_service(tmp, env)
-    yield svc, graph
-    svc.stop()
+    yield from demo_service(request, tmp_path_factory, "demo")
 
 
 def get(svc, path, **params):

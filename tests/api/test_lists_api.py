@@ -8,21 +8,12 @@ import time
 
 import pytest
 
-from tests.conftest import castlegate, start_service
+from tests.conftest import DEMO_STORES, demo_service
 
 
-@pytest.fixture(params=["sqlite", pytest.param("neo4j", marks=pytest.mark.neo4j)], scope="module")
+@pytest.fixture(params=DEMO_STORES, scope="module")
 def demo_api(request, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp(f"lists-{request.param}")
-    env = {"CASTLEGATE_DATA_DIR": str(tmp / "data")}
-    if request.param == "neo4j":
-        env |= request.getfixturevalue("neo4j_server").env
-    graph = f"lists-{request.param}-{int(time.time() * 1000) % 10**8}"
-    r = castlegate("demo", "--graph", graph, env=env)
-    assert r.returncode == 0, r.stderr
-    svc = start_service(tmp, env)
-    yield svc, graph
-    svc.stop()
+    yield from demo_service(request, tmp_path_factory, "lists")
 
 
 def pages(c, path: str, limit: int, **params) -> tuple[list, int]:

@@ -10,22 +10,13 @@ import time
 import networkx as nx
 import pytest
 
-from tests.conftest import castlegate, start_service
+from tests.conftest import DEMO_STORES, castlegate, demo_service
 from tests.export.conftest import read_zip
 
 
-@pytest.fixture(params=["sqlite", pytest.param("neo4j", marks=pytest.mark.neo4j)], scope="module")
+@pytest.fixture(params=DEMO_STORES, scope="module")
 def demo_api(request, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp(f"export-{request.param}")
-    env = {"CASTLEGATE_DATA_DIR": str(tmp / "data")}
-    if request.param == "neo4j":
-        env |= request.getfixturevalue("neo4j_server").env
-    graph = f"exp-{request.param}-{int(time.time() * 1000) % 10**8}"
-    r = castlegate("demo", "--graph", graph, env=env)
-    assert r.returncode == 0, r.stderr
-    svc = start_service(tmp, env)
-    yield svc, graph
-    svc.stop()
+    yield from demo_service(request, tmp_path_factory, "exp")
 
 
 def fetch(c, path: str, **params):
