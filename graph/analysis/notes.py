@@ -271,8 +271,8 @@ def polarization_notes(result: Any, communities: int, params: AnalysisParams) ->
         out.append("no tie of the analysed graph lies on a cycle (its 2-core is empty: a forest of stars and"
                    " chains), so no split can stand out of chance: score and polarized are null")
     elif not result.polarized and result.split.core_ties < SMALL_CORE:
-        out.append(f"the score rests on the {result.split.core_ties} ties of the graph's core (its 2-core's"
-                   f" largest part), fewer than {SMALL_CORE}: a faint split can hide in so few ties, so a low"
+        out.append(f"the score rests on the {result.split.core_ties} ties of the graph's main body (the large"
+                   f" connected parts of its 2-core), fewer than {SMALL_CORE}: a faint split can hide in so few ties, so a low"
                    f" score here is weak evidence of no split")
     if len(result.sides) < 2:
         out.append(_cross(communities, params, "rwc needs two sides and assortativity two labels, so they are"

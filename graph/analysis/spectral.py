@@ -18,11 +18,16 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
-__all__ = ["SpectralSplit", "spectral_split", "POLARIZED_AT", "SPLIT_METHOD"]
+__all__ = ["SpectralSplit", "spectral_split", "POLARIZED_AT", "MAIN_SHARE", "SPLIT_METHOD"]
 
-#: a score from here up reads ``polarized``: above every random graph of the validation
-#: grid with at least 2,000 accounts or mean degree 3 (tests/validity/test_polarization_grid.py)
+#: a score from here up reads ``polarized``: the unsplit graphs of the validation grid
+#: (tests/validity/test_polarization_grid.py) score below it but for a few of the sparsest
+#: (mean degree 2, 2,000 accounts: up to 0.26)
 POLARIZED_AT = 0.2
+#: the parts of the 2-core measured: those holding at least this share of its ties (a
+#: network split into two parts with no tie between them is measured whole; a stray clique
+#: beside the main body is not)
+MAIN_SHARE = 0.1
 #: power iterations at most, for each of the two eigenvalues
 ITERATIONS = 400
 #: iterations whose norm growth is averaged (a multiple of the period of the bulk's rotation
@@ -34,8 +39,9 @@ TOLERANCE = 1e-4
 SPLIT_METHOD = (
     "score = (lambda2 - sqrt(lambda1)) / (lambda1 - sqrt(lambda1)), clipped to [0, 1], where "
     "lambda1 >= lambda2 are the two largest real eigenvalues of the non-backtracking matrix of "
-    "the largest connected part of the 2-core of the simple undirected graph over the analysed "
-    "layers (trees carry no non-backtracking spectrum), and sqrt(lambda1) is the edge of the "
+    "the main body of the simple undirected graph over the analysed layers: the connected parts "
+    f"of its 2-core holding at least {MAIN_SHARE:.0%} of the 2-core's ties (trees carry no "
+    "non-backtracking spectrum), and sqrt(lambda1) is the edge of the "
     "disc that holds a random graph's eigenvalues (Krzakala et al. 2013); 0: no split stands out "
     "of what chance gives, 1: two sides with no tie between them. Two sides with a share mu of "
     "ties crossing score (lambda1 (1 - 2 mu) - sqrt(lambda1)) / (lambda1 - sqrt(lambda1)): mu = 0.1 "
@@ -53,7 +59,7 @@ class SpectralSplit(msgspec.Struct, frozen=True, kw_only=True):
     split_eigenvalue: float | None
     #: sqrt(leading_eigenvalue): what a random graph's eigenvalues stay under
     bulk_edge: float | None
-    #: accounts and ties measured (the largest connected part of the 2-core)
+    #: accounts and ties measured (the main body: the large connected parts of the 2-core)
     core_accounts: int
     core_ties: int
 
@@ -75,9 +81,11 @@ def spectral_split(n: int, src: np.ndarray, dst: np.ndarray, *, coreness: np.nda
     On a random graph (any degree sequence without extreme hubs) every eigenvalue but
     :math:`\lambda_1` lies in the disc :math:`|\lambda| \le \sqrt{\lambda_1}`, so
     :math:`s \to 0` at every size and density; two sides with a share :math:`\mu` of ties
-    between them have :math:`\lambda_2 \approx \lambda_1 (1 - 2\mu)`. Only the largest
-    connected part of the 2-core is measured: trees hanging off it add no eigenvalues, and a
-    split of the network is a split of its main body, not a stray component.
+    between them have :math:`\lambda_2 \approx \lambda_1 (1 - 2\mu)`, and two sides with no
+    tie between them :math:`s \approx 1`. Only the main body is measured: the connected
+    parts of the 2-core that hold at least ``MAIN_SHARE`` of its ties. Trees hanging off it
+    add no eigenvalues, and a clique off to the side (whose own leading eigenvalue would
+    stand out of the bulk) is not a split of the network.
 
     :math:`\lambda_1` is found by power iteration on :math:`M + \bar{d} I` (the shift keeps
     :math:`-\lambda_1` of a bipartite graph from competing); :math:`\lambda_2` by power
@@ -115,6 +123,12 @@ def spectral_split(n: int, src: np.ndarray, dst: np.ndarray, *, coreness: np.nda
     >>> core = np.full(12, 5)
     >>> round(spectral_split(12, s, d, coreness=core).score, 2)
     0.8
+
+    With no tie between them the split is complete:
+
+    >>> s, d = ties([range(6), range(6, 12)])
+    >>> round(spectral_split(12, s, d, coreness=core).score, 2)
+    1.0
     >>> s, d = ties([range(12)])
     >>> spectral_split(12, s, d, coreness=np.full(12, 11)).score
     0.0
@@ -141,7 +155,9 @@ def spectral_split(n: int, src: np.ndarray, dst: np.ndarray, *, coreness: np.nda
                                           np.concatenate([local[len(s):], local[: len(s)]]))),
                    shape=(k, k))
     _, comp = connected_components(a, directed=False)
-    main = comp == np.bincount(comp).argmax()
+    deg_all = np.asarray(a.sum(axis=1)).ravel()
+    ties_of = np.bincount(comp, weights=deg_all) / 2.0
+    main = (ties_of >= MAIN_SHARE * ties_of.sum())[comp]
     a = a[main][:, main].tocsr()
     k = a.shape[0]
     ties = int(a.nnz // 2)

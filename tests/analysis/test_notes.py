@@ -141,8 +141,8 @@ def test_polarization_names_its_null_fields():
     flat = msgspec.structs.replace(one, sides=[0, 1], rwc=0.1, assortativity=0.3, modularity_z=None, modularity_null_sd=0.0,
                                    null_samples=4, cross_community_share=0.2)
     assert notes.polarization_notes(flat, 2, P) == [
-        "the score rests on the 3 ties of the graph's core (its 2-core's largest part), fewer than 1000: a faint"
-        " split can hide in so few ties, so a low score here is weak evidence of no split",
+        "the score rests on the 3 ties of the graph's main body (the large connected parts of its 2-core), fewer"
+        " than 1000: a faint split can hide in so few ties, so a low score here is weak evidence of no split",
         "all 4 degree-preserving draws have the same modularity: modularity_z is null (the degrees allow only one"
         " graph); nothing to compare with"]
 

@@ -119,3 +119,25 @@ def test_single_community_and_empty():
     empty = polarization(_layer(G), ["like"], [0] * 5, engine=FAST)
     assert empty.modularity is None and empty.rwc is None
     assert msgspec.json.decode(msgspec.json.encode(res), type=PolarizationResult) == res
+
+
+def _score(G: nx.Graph, eng=FAST) -> float:
+    g = _layer(G)
+    return polarization(g, ["reply"], np.zeros(g.n, dtype=np.int64), engine=eng, walks=0, null_samples=0).score
+
+
+@pytest.mark.parametrize("eng", [FAST, REF], ids=["fast", "reference"])
+def test_score_two_sides_without_a_tie_is_complete_and_a_stray_clique_is_not_a_split(eng):
+    # two random halves with no tie between them: the complete split
+    apart = nx.disjoint_union(nx.gnm_random_graph(300, 1500, seed=1), nx.gnm_random_graph(300, 1500, seed=2))
+    assert _score(apart, eng) >= 0.9
+    # one random graph, and one with a 6-clique off to the side: the clique's own leading
+    # eigenvalue (5) stands out of the bulk (sqrt 10), but it is not a split of the network
+    one = nx.gnm_random_graph(600, 3000, seed=3)
+    stray = nx.disjoint_union(one, nx.complete_graph(6))
+    assert _score(one, eng) < 0.05 and _score(stray, eng) == pytest.approx(_score(one, eng), abs=1e-6)
+    # the same halves joined by a tenth of their ties: in between, and far from both
+    joined = apart.copy()
+    rng = np.random.default_rng(4)
+    joined.add_edges_from(zip(rng.integers(0, 300, 300).tolist(), rng.integers(300, 600, 300).tolist()))
+    assert 0.3 < _score(joined, eng) < 0.85
