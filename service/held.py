@@ -35,6 +35,9 @@ MAX_SHAPES = 10_000
 #: answers hold clients' data (private) and change with the graph: a client keeps one and
 #: asks again with its ETag (no-cache), never trusting it unasked
 ANSWER_CACHING = "private, no-cache"
+#: the longest If-None-Match an answer route takes (its OpenAPI ``maxLength``); a longer one
+#: is left to the framework, which refuses it with 400 as the contract says
+IF_NONE_MATCH_MAX = 4096
 _CACHING = ANSWER_CACHING.encode()
 #: set by the middleware around a request it could not answer; ``asked`` fills it
 _QUESTION: contextvars.ContextVar[list | None] = contextvars.ContextVar("castlegate_question", default=None)
@@ -146,6 +149,8 @@ async def _serve(scope: Scope, send: Send, question: _Question) -> bool:
     etag = question.etag
     headers = [(b"etag", etag.encode()), (b"cache-control", _CACHING)]
     inm = _header(scope, b"if-none-match")
+    if inm is not None and len(inm) > IF_NONE_MATCH_MAX:
+        return False
     if inm is not None and matches(inm.decode("latin-1"), etag):
         await send({"type": "http.response.start", "status": 304, "headers": headers})
         await send({"type": "http.response.body", "body": b""})

@@ -41,7 +41,7 @@ from graph.keys import reaches
 from graph.model import Kind
 from service.analyses import Analyses
 from service.auth import caller
-from service.held import ANSWER_CACHING, asked, matches
+from service.held import ANSWER_CACHING, IF_NONE_MATCH_MAX, asked, matches
 from service.openapi import json_body, problems
 from service.paging import After, Limit, cut
 from service.routes.graphs import AccountPath, GraphPath
@@ -102,7 +102,7 @@ ExportFormat = Annotated[str, QueryParameter(
 CommunityPath = Annotated[int, PathParameter(ge=0, le=2**31 - 1, description="community id (from /communities)")]
 JobPath = Annotated[str, PathParameter(max_length=64, description="job id")]
 IfNoneMatch = Annotated[str | None, HeaderParameter(
-    name="If-None-Match", max_length=4096,
+    name="If-None-Match", max_length=IF_NONE_MATCH_MAX,
     description="ETags of answers the client holds: 304 without a body when the answer is one of them")]
 
 #: the GET route of each answer, for links (reach is a POST: its answer is the job's result)

@@ -54,6 +54,11 @@ def test_a_held_answer_keeps_every_rule_of_the_guard(tmp_path):
         r = ask(reader_b)
         assert r.status_code == 200 and r.content == first.content
         assert ask(reader_b, {"If-None-Match": first.headers["etag"]}).status_code == 304
+        # an If-None-Match past the contract's maxLength: 400 naming it, held answer or not
+        # (as the handler's path answers it), never the answer
+        long = ask(reader_b, {"If-None-Match": "(" * 5000})
+        assert long.status_code == 400
+        assert [(e["field"], e["source"]) for e in long.json()["errors"]] == [("if_none_match", "header")]
         # a dashboard page of the allowed origin: the CORS header on every answer, held or not
         for _ in range(2):
             r = ask(reader_b, {"Origin": "https://dash.example"})
