@@ -194,6 +194,7 @@ class ReachAnswer(ReachResult, frozen=True, kw_only=True):
 class MapNode(msgspec.Struct, frozen=True, kw_only=True):
     #: an account id; on the community overview "c<community id>"
     id: str
+    #: the account's handle (its id when it has none); on the overview the community's name
     label: str
     #: position in [-1, 1]
     x: float

@@ -61,7 +61,8 @@ def network_map(x: Inputs, *, level: str = "auto", community: int | None = None,
     Returns
     -------
     dict
-        ``level``, ``community``, ``accounts_total``, ``truncated``, ``nodes`` (id, label,
+        ``level``, ``community``, ``accounts_total``, ``truncated``, ``nodes`` (id, label: the
+        account's handle where ``x.handles`` knows one, else its id,
         x, y, community, size, castle, pods, gatekeeper, trusted, brokerage_role,
         module_role: see :class:`graph.analysis.roles.AccountRoles`), ``edges``
         (source, target, weight), ``communities`` (id, size, castle, color) and ``pods``.
@@ -125,11 +126,12 @@ def network_map(x: Inputs, *, level: str = "auto", community: int | None = None,
     roles = res["roles"]
     row_of = {node: j for j, node in enumerate(roles.nodes)}
     top = float(strength[keep].max()) if len(keep) else 1.0
+    handles = x.handles([g.nodes[v] for v in keep.tolist()]) if x.handles else {}
     nodes = []
     for i, v in enumerate(keep.tolist()):
         account, c = g.nodes[v], int(membership[v])
         nodes.append({
-            "id": account, "label": account, "x": float(xy[i, 0]), "y": float(xy[i, 1]), "community": c,
+            "id": account, "label": handles.get(account) or account, "x": float(xy[i, 0]), "y": float(xy[i, 1]), "community": c,
             # area grows with interactions: radius by square root, never zero
             "size": round(2.0 + 10.0 * math.sqrt(strength[v] / top if top > 0 else 0.0), 3),
             "castle": c in castles, "pods": pods.get(account, []),

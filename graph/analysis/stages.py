@@ -21,7 +21,7 @@ Example
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 from graph.analysis.castles import CastlesResult, castles
 from graph.analysis.communities import CommunitiesResult, communities
@@ -68,6 +68,9 @@ class Inputs:
     followers: dict[str, int] | None = None
     #: account id -> its value of the attribute a comparison asks about
     labels: dict[str, str] | None = None
+    #: looks up the handles of some accounts (id -> handle, for those that have one): the
+    #: labels of the map and the exports; None reads none (the ids are the labels)
+    handles: Callable[[Sequence[str]], dict[str, str]] | None = None
 
     @property
     def engine(self) -> Engine:

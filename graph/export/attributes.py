@@ -88,8 +88,10 @@ EDGE_COLUMNS: tuple[Column, ...] = (
 
 @dataclass(frozen=True)
 class Node:
-    #: the account id, made safe for XML (``node_ids``): the node's id and label
+    #: the account id, made safe for XML (``node_ids``)
     id: str
+    #: its handle where it has one, else its id; made safe for XML
+    label: str
     #: column name -> value; a column left out has no value for this account
     values: dict[str, Any]
     #: epoch ms of its first and last interaction, None for an account without any
@@ -136,6 +138,7 @@ def nodes(x: Inputs) -> Iterator[Node]:
     roles = r["roles"]
     row_of = {node: i for i, node in enumerate(roles.nodes)}
     first, last = _node_times(x)
+    handles = x.handles(g.nodes) if x.handles else {}
 
     for i, account in enumerate(g.nodes):
         c = int(membership[i]) if i < len(membership) else -1
@@ -162,7 +165,8 @@ def nodes(x: Inputs) -> Iterator[Node]:
         l_ = int(last[i]) if f is not None else None
         if f is not None:
             v["first_seen"], v["last_seen"] = iso(f), iso(l_)
-        yield Node(ids[i], v, f, l_)
+        handle = handles.get(account)
+        yield Node(ids[i], xml_safe(handle) if handle else ids[i], v, f, l_)
 
 
 def require(x: Inputs) -> None:

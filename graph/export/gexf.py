@@ -113,5 +113,5 @@ def _node(n, when) -> str:
     r, g, b = community_color(n.values["community"])
     score = n.values.get("gatekeeper")
     size = SIZE_MIN if score is None else SIZE_MIN + (SIZE_MAX - SIZE_MIN) * max(0.0, min(1.0, score))
-    return (f'      <node id="{attr(n.id)}" label="{attr(n.id)}"{span}><attvalues>{values}</attvalues>'
+    return (f'      <node id="{attr(n.id)}" label="{attr(n.label)}"{span}><attvalues>{values}</attvalues>'
             f'<viz:color r="{r}" g="{g}" b="{b}"/><viz:size value="{size:g}"/></node>\n')

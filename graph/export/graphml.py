@@ -72,7 +72,7 @@ def _document(x: Inputs, items: list[tuple[str, str]]) -> Iterator[str]:
         yield f'    <data key="g_{i}">{text(v)}</data>\n'
     for n in nodes(x):
         values = "".join(f'<data key="{k}">{text(value(v))}</data>' for k, v in n.values.items())
-        yield f'    <node id="{attr(n.id)}"><data key="label">{text(n.id)}</data>{values}</node>\n'
+        yield f'    <node id="{attr(n.id)}"><data key="label">{text(n.label)}</data>{values}</node>\n'
     for i, e in enumerate(edges(x)):
         # label= is not GraphML but Gephi's importer: it makes the kind the edge type, so
         # Gephi keeps parallel edges of different kinds apart instead of merging them;

@@ -119,8 +119,7 @@ def _cell(v: Any) -> str:
 
 def _node_rows(x: Inputs) -> Iterator[list[str]]:
     for n in nodes(x):
-        i = guard(n.id)
-        yield [i, i, *(_cell(n.values[c.name]) if c.name in n.values else "" for c in NODE_COLUMNS)]
+        yield [guard(n.id), guard(n.label), *(_cell(n.values[c.name]) if c.name in n.values else "" for c in NODE_COLUMNS)]
 
 
 def _edge_rows(x: Inputs) -> Iterator[list[str]]:

@@ -126,6 +126,9 @@ _CONSTRAINT_RETRIES = 3
 # short read, so a second attempt almost always succeeds.
 _SNAPSHOT_ATTEMPTS = 5
 
+# account keys looked up per round trip when handles are read for labels
+_HANDLES_CHUNK = 10_000
+
 #: driver errors that mean "Neo4j cannot be reached or cannot serve now", not "this request
 #: is wrong": each becomes ``StoreUnavailable`` (503 with Retry-After). See "Faults" above.
 UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
@@ -448,6 +451,20 @@ class Neo4jStore(Neo4jAudits, Neo4jKeys):
                 " RETURN a.id AS id, a.attributes AS attributes", uid=uid)]
 
         return _batch.labels(self._read(tx), attribute)
+
+    def account_handles(self, graph: str, ids: Sequence[str]) -> dict[str, str]:
+        def tx(t: neo4j.ManagedTransaction) -> dict[str, str]:
+            uid = _graph_node(t, graph)["uid"]
+            out: dict[str, str] = {}
+            # by key (the unique index), a bounded list per round trip
+            for i in range(0, len(ids), _HANDLES_CHUNK):
+                out.update((r["id"], r["handle"]) for r in t.run(
+                    "UNWIND $keys AS k MATCH (a:Account {key: k}) WHERE a.handle IS NOT NULL"
+                    " RETURN a.id AS id, a.handle AS handle",
+                    keys=[f"{uid}:{a}" for a in ids[i:i + _HANDLES_CHUNK]]))
+            return out
+
+        return self._read(tx)
 
     def find_accounts(self, graph: str, q: str = "", *, after: str | None = None,
                       limit: int = 100) -> list[Account]:

@@ -106,6 +106,11 @@ class GraphStore(Protocol):
         accounts that have one. Raises ``GraphNotFound``."""
         ...
 
+    def account_handles(self, graph: str, ids: Sequence[str]) -> dict[str, str]:
+        """Account id -> its handle, for those of ``ids`` that have one (the labels of the
+        map and the exports). Raises ``GraphNotFound``."""
+        ...
+
     def find_accounts(self, graph: str, q: str = "", *, after: str | None = None,
                       limit: int = 100) -> list[Account]:
         """Accounts whose id starts with ``q``, or whose handle does (ignoring case and a

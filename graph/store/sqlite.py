@@ -436,6 +436,17 @@ class SqliteStore(SqliteAudits, SqliteKeys):
                               (graph,)).fetchall()
         return _batch.labels(rows, attribute)
 
+    def account_handles(self, graph: str, ids: Sequence[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        with self._db() as db:
+            _require_graph(db, graph)
+            for i in range(0, len(ids), _CHUNK):
+                part = list(ids[i:i + _CHUNK])
+                out.update(db.execute(
+                    "SELECT id, handle FROM accounts WHERE graph = ? AND handle IS NOT NULL"
+                    f" AND id IN ({','.join('?' * len(part))})", (graph, *part)).fetchall())
+        return out
+
     def find_accounts(self, graph: str, q: str = "", *, after: str | None = None,
                       limit: int = 100) -> list[Account]:
         handle = q.lower().removeprefix("@")

@@ -163,7 +163,8 @@ def produce(
     records = _load(cache, graph, snap.version, stages, params)
     todo = [s for s in stages if s.name not in records]
     needs = set(t.reads).union(*(s.reads for s in todo))
-    x = Inputs(params, graph)
+    # read only if an answer draws labels, and only for the accounts it draws
+    x = Inputs(params, graph, handles=lambda ids: store.account_handles(graph, ids))
     if GRAPH in needs:
         x.g = LayerGraph.from_table(snap.table)
     if EVENTS in needs or FOLLOWS in needs:

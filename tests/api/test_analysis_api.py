@@ -233,6 +233,8 @@ def test_the_map_draws_what_the_analyses_say(demo_api):
     nodes = {n["id"]: n for n in m["nodes"]}
     assert len(nodes) == m["accounts_total"] == sum(c["size"] for c in m["communities"])
     assert all(-1 <= n["x"] <= 1 and -1 <= n["y"] <= 1 and n["size"] > 0 for n in nodes.values())
+    # labelled with the handles the demo imported
+    assert all(n["label"] == "@" + n["id"] for n in nodes.values())
     # the pod's community is the castle, the conversational ones are not; the pod is marked
     assert all(nodes[a]["castle"] and nodes[a]["pods"] == [0] for a in POD)
     assert not any(nodes[f"{g}-00"]["castle"] for g in ("north", "south", "east"))

@@ -246,6 +246,20 @@ def test_accounts_found_by_id_or_handle_prefix(store, graph_id):
         store.find_accounts(graph_id + "-missing", "a")
 
 
+def test_account_handles_for_the_labels_of_some_accounts(store, graph_id):
+    store.create_graph(graph_id)
+    # more than one round trip's worth, and ids that look like SQL or Cypher
+    many = [Account(id=f"a{i:05d}", handle=f"@h{i}") for i in range(12_000)]
+    store.upsert_accounts(graph_id, [*many, Account(id="plain"), Account(id="x') OR 1=1 --", handle="@sly")])
+    asked = [f"a{i:05d}" for i in range(0, 12_000, 7)] + ["plain", "x') OR 1=1 --", "nobody"]
+    got = store.account_handles(graph_id, asked)
+    # an account without a handle, or not in the graph, is left out
+    assert got == {**{f"a{i:05d}": f"@h{i}" for i in range(0, 12_000, 7)}, "x') OR 1=1 --": "@sly"}
+    assert store.account_handles(graph_id, []) == {}
+    with pytest.raises(GraphNotFound):
+        store.account_handles(graph_id + "-missing", ["a00001"])
+
+
 def test_deleted_interactions_are_gone_with_their_counts_time_range_and_version(store, graph_id):
     store.create_graph(graph_id)
     store.add_interactions(graph_id, [

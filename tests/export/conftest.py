@@ -45,10 +45,12 @@ def demo(request, tmp_path_factory) -> Inputs:
         store.upsert_accounts("demo", accounts)
         store.add_interactions("demo", interactions)
         snap = store.read_snapshot("demo", event_kinds=EVENT_KINDS)
+        handles = store.account_handles("demo", [a.id for a in accounts])
     finally:
         store.close()
     x = Inputs(AnalysisParams(engine=request.param, seed=1, null_samples=4), "demo",
-               g=LayerGraph.from_table(snap.table), events=[Event(*r) for r in snap.events])
+               g=LayerGraph.from_table(snap.table), events=[Event(*r) for r in snap.events],
+               handles=lambda ids: {a: handles[a] for a in ids if a in handles})
     return analyse(x)
 
 

@@ -13,6 +13,7 @@ import pytest
 from graph.analysis.stages import Inputs
 from graph.export import FORMATS, csv_zip, gexf, graphml
 from graph.export.gexf import SIZE_MIN
+from graph.export.tables import guard
 from tests.export.conftest import read_zip
 
 META = {"graph": "demo", "version": "v.7", "parameters": {"seed": 1, "layers": ["reply", "quote"]}}
@@ -69,7 +70,7 @@ def test_gexf_reads_back_in_networkx(demo, tmp_path):
     assert G.number_of_edges() == rows(demo)
     for account in checked_accounts(demo):
         want, got = expected(demo, account), G.nodes[account]
-        assert got["label"] == account
+        assert got["label"] == "@" + account  # the handle, as imported
         assert got["community"] == want["community"]
         assert got["castle"] is want["castle"]
         assert got.get("pods") == want["pods"]
@@ -131,6 +132,7 @@ def test_graphml_reads_back_in_networkx_with_parallel_edges_per_kind(demo, tmp_p
     assert G.graph["graph"] == "demo" and '"seed":1' in G.graph["parameters"]
     for account in checked_accounts(demo):
         want, got = expected(demo, account), G.nodes[account]
+        assert got["label"] == "@" + account
         assert got["community"] == want["community"] and isinstance(got["community"], int)
         assert got["castle"] is want["castle"]
         assert got.get("pods") == want["pods"]
@@ -158,6 +160,7 @@ def test_csv_zip_follows_gephis_spreadsheet_convention(demo):
     by_id = {n["Id"]: n for n in nodes}
     for account in checked_accounts(demo):
         want, got = expected(demo, account), by_id[account]
+        assert got["Label"] == guard("@" + account)  # a leading @ is a formula to a spreadsheet
         assert int(got["community"]) == want["community"]
         assert got["castle"] == ("true" if want["castle"] else "false")
         assert got["pods"] == (want["pods"] or "")

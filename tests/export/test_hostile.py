@@ -33,8 +33,10 @@ def hostile_inputs() -> Inputs:
         b = ids[(i + 1) % len(ids)]
         rows += [(a, b, "reply", 2, 1_000 * i, 1_000 * i + 500), (b, a, "reply", 1, 1_000 * i, 1_000 * i),
                  (a, b, "repost", 1, 7, 7)]
+    # the printable ones carry a handle (free text too) that becomes their label
     x = Inputs(AnalysisParams(layers=("reply", "repost"), null_samples=2), "hostile",
-               g=LayerGraph.from_rows(rows), events=[])
+               g=LayerGraph.from_rows(rows), events=[],
+               handles=lambda asked: {a: "@" + a for a in asked if a in PRINTABLE})
     return analyse(x)
 
 
@@ -47,6 +49,10 @@ def written_ids() -> set[str]:
     return set(PRINTABLE) | set(UNWRITABLE.values())
 
 
+def written_labels() -> set[str]:
+    return {"@" + a for a in PRINTABLE} | set(UNWRITABLE.values())
+
+
 def test_gexf_stays_well_formed_and_ids_round_trip(hostile):
     x, folder = hostile
     data = b"".join(gexf(x, {"graph": "<g>&\x00"}))
@@ -56,7 +62,7 @@ def test_gexf_stays_well_formed_and_ids_round_trip(hostile):
     path.write_bytes(data)
     G = nx.read_gexf(path, version="1.3")
     assert set(G.nodes) == written_ids()
-    assert {d["label"] for _, d in G.nodes(data=True)} == written_ids()
+    assert {d["label"] for _, d in G.nodes(data=True)} == written_labels()
     assert G.number_of_edges() == sum(len(e) for e in x.g.kinds.values())
     assert "<g>&\ufffd" in root.find("{http://gexf.net/1.3}meta/{http://gexf.net/1.3}description").text
 
@@ -67,7 +73,7 @@ def test_graphml_stays_well_formed_and_ids_round_trip(hostile):
     path.write_bytes(b"".join(graphml(x, {"graph": "<g>&\x00"})))
     G = nx.read_graphml(path)
     assert set(G.nodes) == written_ids()
-    assert {d["label"] for _, d in G.nodes(data=True)} == written_ids()
+    assert {d["label"] for _, d in G.nodes(data=True)} == written_labels()
     assert G.graph["graph"] == "<g>&\ufffd"
 
 
@@ -77,6 +83,7 @@ def test_csv_cells_never_start_a_formula(hostile):
     ids = {n["Id"] for n in tables["nodes.csv"]}
     assert ids == {guard(a) for a in written_ids()}
     assert "'=cmd|' /C calc'!A0" in ids and "'-2" in ids and "'@SUM(A1)" in ids and "new\nline" in ids
+    assert {n["Label"] for n in tables["nodes.csv"]} == {guard(a) for a in written_labels()}
     text_columns = {"Id", "Label", "pods", "brokerage_role", "module_role", "first_seen", "last_seen", "Source", "Target", "Kind", "Type",
                     "First", "Last"}
     for table in tables.values():

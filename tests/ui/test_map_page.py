@@ -175,6 +175,8 @@ def test_the_demo_map_marks_its_castle_and_its_pod(tab, demo):
                if c["id"] in castles for m in c["members"]}
     assert members == CASTLE
     assert {"bridge-ns", "bridge-se"} <= set(s["labelled"])
+    # labelled with their handles, as imported
+    assert s["labels"]["bridge-ns"] == "@bridge-ns"
     assert s["violations"] == []  # nothing the content policy had to block
     # drawn: sigma's WebGL canvases, and the castle's outline on its own layer
     page = tab.page
@@ -238,7 +240,7 @@ def test_search_finds_the_bridges_and_opens_a_card(tab):
     s = tab.wait(lambda s: s["card"] and s["card"].get("account") == "bridge-se" and "brokerageRole" in s["card"],
                  "the card of bridge-se")
     assert s["card"]["gatekeeper"] is not None
-    assert tab.page.locator("#card h2").inner_text().lstrip("@") == "bridge-se"
+    assert tab.page.locator("#card h2").inner_text() == "@bridge-se"
 
 
 def test_the_community_overview_drills_down_and_back(tab, demo):
@@ -257,6 +259,24 @@ def test_the_community_overview_drills_down_and_back(tab, demo):
     tab.shot("drill-down.png")
     tab.page.click("#back")
     tab.wait_map(level="communities", community=None)
+
+
+def test_search_on_the_overview_opens_the_accounts_community(tab, demo):
+    tab.open("?level=communities")
+    tab.wait_map(level="communities")
+    community = api(demo, "/v1/graphs/demo/accounts/bridge-se/roles")["roles"]["community"]
+    tab.page.fill("#search", "@bridge-se")
+    result = tab.page.locator("#search-results button[data-account=bridge-se]")
+    result.wait_for()
+    result.click()
+    # its community drawn account by account, the account pointed at, its card open
+    s = tab.wait(lambda s: not s["loading"] and s["level"] == "accounts" and "bridge-se" in s["highlighted"],
+                 "bridge-se highlighted in its community")
+    assert s["community"] == community and "bridge-se" in s["nodes"]
+    tab.wait(lambda s: s["card"] and s["card"].get("account") == "bridge-se" and "brokerageRole" in s["card"],
+             "the card of bridge-se")
+    assert tab.page.locator("#card h2").inner_text() == "@bridge-se"
+    tab.shot("search-overview.png")
 
 
 def test_layer_and_window_filters_reload_the_map(tab):

@@ -460,7 +460,8 @@ async function openCard(id) {
   card.replaceChildren(el("p", { class: "muted", text: `loading ${id}…` }));
   state.card = null;
   try {
-    const [roles, ranks, diversity, audits] = await Promise.all([
+    const [account, roles, ranks, diversity, audits] = await Promise.all([
+      api(`${base}/accounts/${acc}`).catch(() => null),
       api(`${base}/accounts/${acc}/roles`, params),
       rankingsFor(g, params),
       api(`${base}/accounts/${acc}/diversity`, params).catch((e) => ({ error: e.message })),
@@ -469,7 +470,7 @@ async function openCard(id) {
     const audit = audits.find((a) => a.account === id) || null;
     const trend = audit ? await api(`${base}/audits/${encodeURIComponent(audit.id)}/runs/trend`).catch(() => null) : null;
     if (seq !== cardSeq) return;
-    renderCard(id, roles.roles, ranks.gatekeepers.get(id) || null, ranks.trusted.get(id) || null, diversity, audit, trend);
+    renderCard(id, account && account.account.handle, roles.roles, ranks.gatekeepers.get(id) || null, ranks.trusted.get(id) || null, diversity, audit, trend);
   } catch (e) {
     if (seq !== cardSeq) return;
     if (e.status === 401) return fail(e);
@@ -478,7 +479,7 @@ async function openCard(id) {
   }
 }
 
-function renderCard(id, roles, gk, tv, diversity, audit, trend) {
+function renderCard(id, handle, roles, gk, tv, diversity, audit, trend) {
   const card = $("card");
   const node = state.data && state.data.nodes.find((n) => n.id === id);
   const close = el("button", { type: "button", class: "close", text: "×", title: "close" });
@@ -486,7 +487,7 @@ function renderCard(id, roles, gk, tv, diversity, audit, trend) {
     card.hidden = true;
     state.card = null;
   });
-  const head = el("header", {}, el("h2", { text: node ? node.label : id }), close);
+  const head = el("header", {}, el("h2", { text: handle || (node ? node.label : id) }), close);
   const tags = el("p", { class: "tags" });
   tags.append(el("span", { text: `community ${roles.community ?? "–"}` }));
   if (node && state.castleNodes.includes(id)) tags.append(el("span", { class: "tag castle", text: "castle" }));
@@ -644,13 +645,28 @@ async function search(q) {
   }
 }
 
-function choose(id) {
+async function choose(id) {
   $("search-results").hidden = true;
   $("search").value = id;
-  if (!focusNode(id) && state.data && state.data.level === "communities") {
-    status(`${id} is inside a community: click it on the overview to see its accounts`);
+  if (focusNode(id)) return openCard(id);
+  // not drawn: on the overview (or in another community) open the account's own
+  // community first, then point at it there
+  const card = openCard(id);
+  try {
+    const roles = await api(`/v1/graphs/${encodeURIComponent(state.graph)}/accounts/${encodeURIComponent(id)}/roles`,
+      analysisParams());
+    const c = roles.roles.community;
+    if (c === null || c === undefined || c < 0) {
+      status(`${id} has no community in the analysed layers and window`);
+    } else {
+      await loadMap({ community: c });
+      if (!focusNode(id)) status(`${id} is in community ${c} but not among its drawn accounts`);
+    }
+  } catch (e) {
+    if (e.status === 401) fail(e);
+    else status(`${id}: ${e.message}`, true);
   }
-  openCard(id);
+  return card;
 }
 
 // ---------------------------------------------------------------- start-up, key, errors
@@ -751,6 +767,8 @@ function init() {
       castleNodes: [...state.castleNodes],
       podNodes: [...state.podNodes],
       labelled: [...state.labelled],
+      labels: Object.fromEntries(state.labelled.map((id) => [id, graph.getNodeAttribute(id, "label")])),
+      highlighted: graph ? graph.filterNodes((_, a) => a.highlighted) : [],
       card: state.card ? { ...state.card } : null,
       violations: [...state.violations],
     }),
