@@ -359,10 +359,11 @@ def render(report: dict) -> str:
         "",
         f"- API -> Neo4j is **{q['api_neo4j_vs_naive']:.0f}x** the naive baseline (target >= 100x).",
         f"- API -> Neo4j is **{q['api_neo4j_vs_offline']:.2f}** of the offline import rate (target >= 0.33).",
-        f"- The floor (Neo4j's own transactional write, nothing castlegate adds) is {q['floor_vs_naive']:.0f}x"
-        f" naive and {q['floor_vs_offline']:.2f} of offline; API -> Neo4j is {q['api_neo4j_vs_floor']:.2f} of the floor."
-        " No API writing through Cypher transactions on this machine can pass the floor, so the 100x"
-        " target is out of reach here whenever the floor is below it.",
+        f"- The floor (one writer's bare transactional write of the same events, nothing castlegate adds:"
+        f" no idempotency, no counters) is {q['floor_vs_naive']:.0f}x naive and {q['floor_vs_offline']:.2f} of"
+        f" offline; API -> Neo4j is {q['api_neo4j_vs_floor']:.2f} of it. It bounds one writer, not several:"
+        " Neo4j commits concurrent transactions side by side (streaming.md's 1,000-item rows, four"
+        " clients with group commit, come near or past it).",
         f"- API -> sqlite is {q['api_sqlite_vs_naive']:.0f}x the naive Neo4j baseline.",
         f"- Parsing the file: {report['parse_seconds']:.1f} s; writing the offline import's CSV:"
         f" {report['csv_seconds']:.1f} s (not counted in its rate).",
