@@ -61,6 +61,10 @@ class Gatekeeper(msgspec.Struct, frozen=True, kw_only=True):
     components: GatekeeperComponents
     #: the same components as percentile ranks in [0, 1] among all analysed accounts
     ranks: GatekeeperComponents
+    #: standard error of ``components.betweenness`` when betweenness is sampled (null when
+    #: exact): two accounts whose betweenness differ by less than about two of these are not
+    #: told apart by the sample
+    betweenness_se: float | None
     #: the Guimerà–Amaral role: its place *inside its own community* (a broker whose ties
     #: are mostly with its own, large community is "peripheral" there); not a brokerage role
     module_role: str | None
@@ -207,6 +211,7 @@ def gatekeepers(
             brokerage_role=roles.brokerage_role[i],
             components=GatekeeperComponents(**{c: float(raw[c][i]) for c in raw}),
             ranks=GatekeeperComponents(**{c: float(ranks[c][i]) for c in raw}),
+            betweenness_se=None if roles.betweenness_se is None else roles.betweenness_se[i],
             module_role=roles.module_role[i],
             communities_bridged=[int(own[i])] + comm[big][sel].tolist(),
         ))

@@ -111,7 +111,9 @@ def compare_notes(attribute: str, labelled: int, unlabelled: int, params: Analys
 def _betweenness(method: str, pivots: int | None) -> list[str]:
     if method == "sampled":
         return [f"betweenness is estimated from {pivots} seeded pivots (exact only up to 5000 analysed accounts):"
-                f" it and the scores built on it are approximate; another seed gives another estimate"]
+                f" it and the scores built on it are approximate, another seed gives another estimate, and"
+                f" betweenness_se is each estimate's standard error (accounts closer than about two of them are"
+                f" not told apart)"]
     return []
 
 

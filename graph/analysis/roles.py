@@ -25,6 +25,7 @@ from graph.analysis.graph import LayerGraph
 
 __all__ = [
     "AccountRoles",
+    "betweenness_standard_error",
     "BrokerageCounts",
     "dominant_brokerage_role",
     "RolesTable",
@@ -66,6 +67,9 @@ class RolesTable(msgspec.Struct, frozen=True, kw_only=True):
     betweenness: list[float]
     betweenness_method: str
     pivots: int | None
+    #: standard error of each sampled betweenness (batch means over the shares of the
+    #: pivots, ``betweenness_standard_error``); None when betweenness is exact
+    betweenness_se: list[float] | None = None
     pagerank: list[float]
     hub: list[float]
     authority: list[float]
@@ -108,6 +112,8 @@ class AccountRoles(msgspec.Struct, frozen=True, kw_only=True):
     betweenness: float
     betweenness_method: str
     pivots: int | None
+    #: standard error of ``betweenness`` when it is sampled; null when it is exact
+    betweenness_se: float | None
     pagerank: float
     hub: float
     authority: float
@@ -496,6 +502,7 @@ def account_roles(
     finally:
         parallel.forget(token)
     btw = np.sum(done[:shares], axis=0)
+    btw_se = betweenness_standard_error(done[:shares]) if pivots is not None else None
     (broker, approx), constraint, (hub, auth), eff, pagerank = done[shares:]
     accounts = [g.nodes[i] for i in active.tolist()]
     brokerage = {name: broker[:, j].tolist() for j, name in enumerate(BROKERAGE_ROLES)}
@@ -517,6 +524,7 @@ def account_roles(
         betweenness=btw.tolist(),
         betweenness_method="exact" if pivots is None else "sampled",
         pivots=pivots,
+        betweenness_se=None if btw_se is None else btw_se.tolist(),
         pagerank=pagerank.tolist(),
         hub=hub.tolist(),
         authority=auth.tolist(),
@@ -524,8 +532,51 @@ def account_roles(
 
 
 #: shares of sampled betweenness (``Engine.betweenness(part=)``): fixed, so the sum is
-#: the same on any number of cores
+#: the same on any number of cores (and its standard error has shares - 1 degrees of freedom)
 _BETWEENNESS_SHARES = 8
+
+
+def betweenness_standard_error(shares: Sequence[np.ndarray]) -> np.ndarray:
+    r"""Standard error of sampled betweenness, from the shares its estimate is the sum of.
+
+    Sampled betweenness sums, over :math:`k` pivots drawn without replacement, each pivot's
+    dependencies (Brandes & Pich 2007). Split the pivots into :math:`S` equal shares with
+    partial sums :math:`b_s`; each :math:`S b_s` estimates the same betweenness
+    :math:`\hat b = \sum_s b_s` from :math:`k / S` pivots, so (batch means)
+
+    .. math:: \widehat{\mathrm{SE}}(\hat b) = \sqrt{rac{\sum_s (S b_s - \hat b)^2}{S (S - 1)}}
+
+    with :math:`S - 1` degrees of freedom. It leaves out the finite-population correction
+    :math:`\sqrt{1 - k/n}` (pivots are drawn without replacement), so it errs on the large
+    side when the pivots are a large part of the accounts.
+
+    Parameters
+    ----------
+    shares : sequence of arrays, one per share, each of length n
+        The shares' partial sums (``Engine.betweenness(part=(i, S))``).
+
+    Returns
+    -------
+    numpy.ndarray
+        One standard error per account, in betweenness's own (normalised) units.
+
+    Examples
+    --------
+    >>> b = betweenness_standard_error([np.array([0.1, 0.0]), np.array([0.3, 0.0])])
+    >>> [round(float(v), 6) for v in b]
+    [0.2, 0.0]
+
+    References
+    ----------
+    Brandes & Pich, "Centrality estimation in large networks", Int. J. Bifurcation and
+    Chaos 17(7) (2007) 2303-2318. doi:10.1142/S0218127407018403
+    """
+    parts = np.asarray(shares, dtype=np.float64)
+    s = parts.shape[0]
+    if s < 2:
+        raise ValueError("a standard error needs at least two shares")
+    total = parts.sum(axis=0)
+    return np.sqrt(((s * parts - total) ** 2).sum(axis=0) / (s * (s - 1)))
 
 
 def _metric(token: str, engine_name: str, metric: str, graph: tuple, kwargs: dict):
@@ -590,6 +641,7 @@ def roles_of(table: RolesTable, account: str) -> AccountRoles:
         betweenness=table.betweenness[i],
         betweenness_method=table.betweenness_method,
         pivots=table.pivots,
+        betweenness_se=None if table.betweenness_se is None else table.betweenness_se[i],
         pagerank=table.pagerank[i],
         hub=table.hub[i],
         authority=table.authority[i],

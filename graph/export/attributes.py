@@ -70,6 +70,8 @@ NODE_COLUMNS: tuple[Column, ...] = (
     Column("gatekeeper", "double"),
     Column("trusted", "double"),
     *(Column(n, "double") for n in _ROLE_NUMBERS),
+    # empty where betweenness is exact
+    Column("betweenness_se", "double"),
     # prefixed: Gould-Fernandez has a "gatekeeper" role too, which is not the score above
     *(Column(f"brokerage_{r}", "int") for r in BROKERAGE_ROLES),
     # of the account's own interactions; named apart from the edges' first and last, as
@@ -154,6 +156,8 @@ def nodes(x: Inputs) -> Iterator[Node]:
                 value = getattr(roles, field)[j]
                 if value is not None and math.isfinite(value):
                     v[name] = float(value)
+            if roles.betweenness_se is not None:
+                v["betweenness_se"] = float(roles.betweenness_se[j])
             for b in BROKERAGE_ROLES:
                 if b in roles.brokerage:
                     v[f"brokerage_{b}"] = int(roles.brokerage[b][j])

@@ -90,7 +90,7 @@ class Produced:
 #: the shape of what is filed: moved on whenever a stage result or an answer changes shape,
 #: so that results a previous release left in a shared cache are never decoded as the new
 #: shape (they are simply not found, and age out)
-RESULTS_FORMAT = 5
+RESULTS_FORMAT = 6
 
 
 def _digest(*parts: Any) -> str:

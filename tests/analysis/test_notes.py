@@ -70,7 +70,10 @@ def test_a_ranking_cut_at_its_longest_and_sampled_betweenness_are_partial():
     assert exact.candidates == 2 and notes.gatekeepers_notes(exact, 2, P) == []
     sampled = gatekeepers(g, ["reply"], memb, account_roles(g, ["reply"], memb, engine=REF, k=3))
     (note,) = notes.gatekeepers_notes(sampled, 2, P)
-    assert note.startswith("betweenness is estimated from 3 seeded pivots")
+    assert note.startswith("betweenness is estimated from 3 seeded pivots") and "betweenness_se" in note
+    # the sampled ranking carries each estimate's standard error, the exact one none
+    assert all(k.betweenness_se is not None and k.betweenness_se >= 0 for k in sampled.items)
+    assert all(k.betweenness_se is None for k in exact.items)
     cut = msgspec.structs.replace(exact, candidates=RANKED_MAX + 5)
     (note,) = notes.gatekeepers_notes(cut, 2, P)
     assert note == f"the ranking keeps the top {RANKED_MAX} of {RANKED_MAX + 5} accounts with a tie to another community"

@@ -13,6 +13,7 @@ from graph.analysis.brokerage import gould_fernandez
 from graph.analysis.engine import get_engine
 from graph.analysis.graph import LayerGraph
 from graph.analysis.roles import (
+    betweenness_standard_error,
     RolesTable,
     account_roles,
     dominant_brokerage_role,
@@ -123,6 +124,7 @@ def test_table_covers_the_analysed_accounts(table):
     assert table.nodes == list(range(7))
     assert table.community == MEMB
     assert table.betweenness_method == "exact" and table.pivots is None
+    assert table.betweenness_se is None and roles_of(table, "0").betweenness_se is None
     with pytest.raises(KeyError):
         roles_of(table, "fan")
 
@@ -199,9 +201,38 @@ def test_sampled_betweenness_is_said():
     assert t.betweenness_method == "sampled" and t.pivots == 3
     ref = account_roles(g, ["reply"], MEMB + [-1], engine=REF, k=3, seed=5)
     assert t.betweenness == pytest.approx(ref.betweenness)
+    # each estimate carries its standard error, the same on both engines
+    assert len(t.betweenness_se) == 7 and all(se >= 0 for se in t.betweenness_se)
+    assert t.betweenness_se == pytest.approx(ref.betweenness_se, abs=1e-12)
+    assert roles_of(t, "0").betweenness_se == t.betweenness_se[0]
     # over the exact-size limit, all 7 nodes as pivots is still the exact computation
     t = account_roles(g, ["reply"], MEMB + [-1], engine=FAST, betweenness_exact_max_nodes=3)
     assert t.betweenness_method == "exact"
+
+
+def test_the_standard_error_of_sampled_betweenness_is_the_spread_of_its_estimates():
+    # 2,000 accounts, 200 pivots: over 16 seeds, each top account's estimates spread about
+    # as far as the standard error each run reports, and the exact value lies within three
+    # of them of almost every estimate
+    G = nx.powerlaw_cluster_graph(2_000, 3, 0.1, seed=3)
+    g = LayerGraph.from_rows([(str(a), str(b), "reply", 1, 0, 0) for a, b in G.edges()])
+    exact = account_roles(g, ["reply"], [0] * g.n, engine=FAST)
+    top = np.argsort(exact.betweenness)[::-1][:30]
+    runs = [account_roles(g, ["reply"], [0] * g.n, engine=FAST, k=200, seed=s) for s in range(16)]
+    est = np.array([[r.betweenness[i] for i in top] for r in runs])
+    se = np.array([[r.betweenness_se[i] for i in top] for r in runs])
+    ratio = est.std(axis=0, ddof=1) / se.mean(axis=0)
+    assert 0.6 < float(np.median(ratio)) < 1.6, ratio
+    truth = np.array([exact.betweenness[i] for i in top])
+    assert np.mean(np.abs(est - truth) <= 3 * se) >= 0.85
+
+
+def test_standard_error_from_shares_by_hand():
+    # two shares of 0.1 and 0.3: each doubled is an estimate (0.2, 0.6) of the sum 0.4
+    se = betweenness_standard_error([np.array([0.1, 0.2]), np.array([0.3, 0.2])])
+    assert se.tolist() == pytest.approx([0.2, 0.0])
+    with pytest.raises(ValueError):
+        betweenness_standard_error([np.array([0.1])])
 
 
 def test_serialisable(table):

@@ -22,9 +22,11 @@ Example
 from __future__ import annotations
 
 import math
+import random
 from importlib import metadata
 
 import networkx as nx
+import networkx.algorithms.centrality.betweenness as _nx_betweenness
 import numpy as np
 from scipy.sparse.linalg import ArpackError
 
@@ -167,12 +169,21 @@ class ReferenceEngine:
         return _array(hubs, n), _array(auth, n)
 
     def betweenness(self, n, src, dst, k=None, seed=0, part=(0, 1)):
-        if part[0] > 0:  # networkx does all pivots in one call: the first share is all of it
-            return np.zeros(n)
+        i, parts = part
         g = _undirected(n, src, dst)
-        if k is not None and k >= n:
-            k = None
-        b = nx.betweenness_centrality(g, k=k, normalized=True, seed=seed)
+        if k is None or k >= n:
+            # exact: all in the first share
+            return _array(nx.betweenness_centrality(g, normalized=True), n) if i == 0 else np.zeros(n)
+        # sampled: networkx's own steps (nx.betweenness_centrality with k), over this
+        # share's slice of its pivots, rescaled as for all of them, so that the shares sum
+        # to networkx's estimate and each one is the fast engine's share
+        pivots = random.Random(seed).sample(list(g.nodes()), k)
+        b = dict.fromkeys(g, 0.0)
+        for s in pivots[i * k // parts:(i + 1) * k // parts]:
+            S, P, sigma, _ = _nx_betweenness._single_source_shortest_path_basic(g, s)
+            b, _ = _nx_betweenness._accumulate_basic(b, S, P, sigma, s)
+        b = _nx_betweenness._rescale(b, n, normalized=True, directed=False, endpoints=False,
+                                     sampled_nodes=pivots)
         return _array(b, n)
 
     def constraint(self, n, src, dst, w):
