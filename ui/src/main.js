@@ -506,7 +506,9 @@ function renderCard(id, handle, roles, gk, tv, diversity, audit, trend) {
     ["brokerage", Object.entries(b).map(([k, v]) => `${k} ${v}`).join(", ") || "–"],
     ["constraint", fmt(roles.constraint)],
     ["effective size", fmt(roles.effective_size)],
-    ["betweenness", `${fmt(roles.betweenness)} (${roles.betweenness_method || "?"})`],
+    ["betweenness", roles.betweenness_se === null || roles.betweenness_se === undefined
+      ? `${fmt(roles.betweenness)} (${roles.betweenness_method || "?"})`
+      : `${fmt(roles.betweenness)} ± ${fmt(roles.betweenness_se)} (sampled, ${roles.pivots} pivots)`],
     ["PageRank", fmt(roles.pagerank)],
   ]));
 
