@@ -544,7 +544,7 @@ def betweenness_standard_error(shares: Sequence[np.ndarray]) -> np.ndarray:
     partial sums :math:`b_s`; each :math:`S b_s` estimates the same betweenness
     :math:`\hat b = \sum_s b_s` from :math:`k / S` pivots, so (batch means)
 
-    .. math:: \widehat{\mathrm{SE}}(\hat b) = \sqrt{rac{\sum_s (S b_s - \hat b)^2}{S (S - 1)}}
+    .. math:: \widehat{\mathrm{SE}}(\hat b) = \sqrt{\frac{\sum_s (S b_s - \hat b)^2}{S (S - 1)}}
 
     with :math:`S - 1` degrees of freedom. It leaves out the finite-population correction
     :math:`\sqrt{1 - k/n}` (pivots are drawn without replacement), so it errs on the large
