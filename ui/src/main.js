@@ -769,7 +769,8 @@ function init() {
       castleNodes: [...state.castleNodes],
       podNodes: [...state.podNodes],
       labelled: [...state.labelled],
-      labels: Object.fromEntries(state.labelled.map((id) => [id, graph.getNodeAttribute(id, "label")])),
+      labels: graph ? Object.fromEntries(state.labelled.filter((id) => graph.hasNode(id))
+        .map((id) => [id, graph.getNodeAttribute(id, "label")])) : {},
       highlighted: graph ? graph.filterNodes((_, a) => a.highlighted) : [],
       card: state.card ? { ...state.card } : null,
       violations: [...state.violations],
