@@ -13,7 +13,7 @@ log, no server header), measured with ``wrk`` (C, Debian's package) under the sa
 - ``bare Litestar``: a Litestar app whose one handler returns those same bytes, nothing else
   (``bench/bare_app.py``): the floor castlegate cannot go under on this server;
 - the same castlegate app (one more API process on the same data folder, as a second
-  replica is) and the same bare app on granian (Rust HTTP server; ``[bench]`` extra), one
+  replica is) and the same bare app on granian (Rust HTTP server; ``serve --server granian``), one
   worker each: is granian worth adopting as castlegate's server?
 
 Each server is measured ``--rounds`` times (interleaved, so drift hits all alike); the

@@ -40,6 +40,16 @@ ROUTES = [health.health, health.ready, graphs.GraphController, interactions.add_
           analysis.get_analysis_result, analysis.cancel_analysis, audits.AuditController, keys.KeyController]
 
 
+def create_app_from_env() -> Litestar:
+    """The app of a server worker process that builds it itself (``castlegate serve
+    --server granian``): settings from the environment, logging as ``serve`` sets it."""
+    from service import logs
+
+    settings = Settings.from_env()
+    logs.configure(settings.log_level, settings.log_format)
+    return create_app(settings)
+
+
 def create_app(settings: Settings | None = None, store: Store | None = None) -> Litestar:
     """Builds the app. A ``store`` handed in is used as is (and not closed by the app);
     otherwise one is opened from ``settings`` at start-up and closed at shutdown. The app

@@ -28,6 +28,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings.from_env(
         host=getattr(args, "host", None),
         port=getattr(args, "port", None),
+        server=getattr(args, "server", None),
         data_dir=args.data_dir,
         neo4j_uri=args.neo4j_uri,
         neo4j_user=args.neo4j_user,
@@ -41,24 +42,48 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """The HTTP API; with ``CASTLEGATE_EMBEDDED_WORKER`` on (the default) also one worker
     process of its own, started before the API and stopped after it, so that one command
     serves analyses on one machine."""
-    import uvicorn
-
     from service import logs
-    from service.app import create_app
 
     settings = _settings(args)
     logs.configure(settings.log_level, settings.log_format)
     _first_admin_key(settings)
     worker = EmbeddedWorker(settings) if settings.embedded_worker else None
     try:
-        app = create_app(settings)
-        # no "server: uvicorn" banner: a stranger learns nothing it does not need
-        uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False,
-                    server_header=False)
+        if settings.server == "granian":
+            _serve_granian(settings)
+        else:
+            import uvicorn
+
+            from service.app import create_app
+
+            # no "server: uvicorn" banner: a stranger learns nothing it does not need
+            uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None,
+                        access_log=False, server_header=False)
     finally:
         if worker is not None:
             worker.stop()
     return 0
+
+
+def _serve_granian(settings: Settings) -> None:
+    """The app on granian, one worker process, which builds it from the environment
+    (``service.app.create_app_from_env``): these settings are handed down as
+    environment variables. granian's own messages go through castlegate's log format;
+    its access log stays off (castlegate logs each request itself)."""
+    from granian import Granian
+    from granian.constants import Interfaces
+    from granian.log import LogLevels
+
+    os.environ.update(settings.environ())
+    level = settings.log_level.lower()
+    Granian(
+        "service.app:create_app_from_env", factory=True, interface=Interfaces.ASGI,
+        address=settings.host, port=settings.port, workers=1,
+        log_level=LogLevels(level) if level in LogLevels.__members__ else LogLevels.info,
+        log_access=False,
+        # no handlers of granian's own: its records reach the root handler set by logs.configure
+        log_dictconfig={"handlers": {}, "formatters": {}, "loggers": {"_granian": {"propagate": True}}},
+    ).serve()
 
 
 def _first_admin_key(settings: Settings) -> None:
@@ -439,6 +464,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="run the HTTP API")
     s.add_argument("--host", help="CASTLEGATE_HOST (default 127.0.0.1)")
     s.add_argument("--port", type=int, help="CASTLEGATE_PORT (default 8000)")
+    s.add_argument("--server", choices=("uvicorn", "granian"), help="CASTLEGATE_SERVER (default uvicorn)")
     _store_flags(s)
     s.set_defaults(fn=cmd_serve)
 

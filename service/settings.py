@@ -48,6 +48,9 @@ class Settings:
     queue_name: str = "castlegate"
     #: ``serve`` starts (and stops) one worker process of its own
     embedded_worker: bool = True
+    #: the HTTP server ``serve`` runs the app on: "uvicorn" or "granian" (Rust; README
+    #: "Benchmarks" measures both)
+    server: str = "uvicorn"
     #: analyses one worker process runs at once (each in a child process of its own)
     worker_concurrency: int = 2
     #: processes one analysis may use for its independent pieces (null-model draws,
@@ -151,6 +154,17 @@ class Settings:
         s = cls(**values)
         return replace(s, **{k: v for k, v in overrides.items() if v is not None})
 
+    def environ(self) -> dict[str, str]:
+        """These settings as the environment ``from_env`` reads them back from (unset
+        fields left out): how ``serve`` hands its settings to server worker processes that
+        build the app themselves (granian)."""
+        out = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if v is not None:
+                out[_ENV_NAMES[f.name]] = ("on" if v else "off") if isinstance(v, bool) else str(v)
+        return out
+
 
 _ENV_NAMES = {
     "host": "CASTLEGATE_HOST",
@@ -170,6 +184,7 @@ _ENV_NAMES = {
     "redis_url": "REDIS_URL",
     "queue_name": "CASTLEGATE_QUEUE_NAME",
     "embedded_worker": "CASTLEGATE_EMBEDDED_WORKER",
+    "server": "CASTLEGATE_SERVER",
     "worker_concurrency": "CASTLEGATE_WORKER_CONCURRENCY",
     "analysis_processes": "CASTLEGATE_ANALYSIS_PROCESSES",
     "job_time_limit": "CASTLEGATE_JOB_TIME_LIMIT",
@@ -250,6 +265,8 @@ def _convert(name: str, raw: str):
         return raw.strip()
     if name in ("data_dir", "datasets_dir"):
         return Path(raw).expanduser()
+    if name == "server" and raw not in ("uvicorn", "granian"):
+        raise SystemExit(f"{_ENV_NAMES[name]} must be 'uvicorn' or 'granian', got {raw!r}")
     if name == "log_format" and raw not in ("json", "text"):
         raise SystemExit(f"{_ENV_NAMES[name]} must be 'json' or 'text', got {raw!r}")
     return raw
