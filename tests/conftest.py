@@ -370,6 +370,16 @@ def datasets() -> Path:
     return path
 
 
+def follow_job(c: httpx.Client, job_url: str, timeout: float = 120, poll: float = 0.1) -> dict:
+    """Polls an analysis job (the ``location`` of a 202) until it has left queued and
+    running; returns it as last read. Fails the test past ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while (job := c.get(job_url).json())["status"] in ("queued", "running"):
+        assert time.monotonic() < deadline, job
+        time.sleep(poll)
+    return job
+
+
 def castlegate(*args: str, env: dict[str, str] | None = None, timeout: float = 900) -> subprocess.CompletedProcess:
     """Runs the real ``castlegate`` CLI in a child process."""
     return subprocess.run([sys.executable, "-m", "service.cli", *args], cwd=ROOT, env=child_environment(env),

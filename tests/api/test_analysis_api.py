@@ -12,7 +12,7 @@ import time
 import pytest
 
 from graph.demo import demo_network
-from tests.conftest import DEMO_STORES, castlegate, demo_service, start_service
+from tests.conftest import DEMO_STORES, castlegate, demo_service, follow_job, start_service
 
 POD = {f"pod-{i:02d}" for i in range(12)}
 
@@ -114,7 +114,7 @@ def test_an_account_without_edges_in_the_analysis_is_404_never_500(demo_api):
         # roles (404), and its diversity is empty (nobody it listens to or talks with)
         r = c.get(f"/v1/graphs/{graph}/accounts/lurker/roles")
         if r.status_code == 202:
-            job = follow_to_end(c, r.headers["location"])
+            job = follow_job(c, r.headers["location"])
             assert job["status"] == "failed" and job["error_kind"] == "not_found", job
             r = c.get(f"/v1/graphs/{graph}/accounts/lurker/roles")
         assert r.status_code == 404 and "lurker" in r.json()["detail"], r.text
@@ -125,18 +125,10 @@ def test_an_account_without_edges_in_the_analysis_is_404_never_500(demo_api):
         r = c.get(f"/v1/graphs/{graph}/accounts/north-00/roles",
                   params={"since": "2030-01-01T00:00:00Z", "until": "2030-01-02T00:00:00Z"})
         if r.status_code == 202:
-            follow_to_end(c, r.headers["location"])
+            follow_job(c, r.headers["location"])
             r = c.get(f"/v1/graphs/{graph}/accounts/north-00/roles",
                       params={"since": "2030-01-01T00:00:00Z", "until": "2030-01-02T00:00:00Z"})
         assert r.status_code == 404, r.text
-
-
-def follow_to_end(c, job_url: str, timeout: float = 120) -> dict:
-    deadline = time.monotonic() + timeout
-    while (job := c.get(job_url).json())["status"] in ("queued", "running"):
-        assert time.monotonic() < deadline, job
-        time.sleep(0.1)
-    return job
 
 
 def test_pods_find_the_planted_pod_exactly(demo_api):
@@ -185,7 +177,7 @@ def answer_or_problem(c, path, **params):
     """The answer or the problem, as a client ends up with it (following a 202's job)."""
     r = c.get(path, params=params)
     if r.status_code == 202:
-        follow_to_end(c, r.headers["location"])
+        follow_job(c, r.headers["location"])
         r = c.get(path, params=params)
     return r
 

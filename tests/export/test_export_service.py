@@ -5,12 +5,11 @@ node and edge counts as the graph the store holds."""
 
 from __future__ import annotations
 
-import time
 
 import networkx as nx
 import pytest
 
-from tests.conftest import DEMO_STORES, castlegate, demo_service
+from tests.conftest import DEMO_STORES, castlegate, demo_service, follow_job
 from tests.export.conftest import read_zip
 
 
@@ -22,10 +21,7 @@ def demo_api(request, tmp_path_factory):
 def fetch(c, path: str, **params):
     r = c.get(path, params=params)
     if r.status_code == 202:
-        deadline = time.monotonic() + 120
-        while (job := c.get(r.headers["location"]).json())["status"] in ("queued", "running"):
-            assert time.monotonic() < deadline, job
-            time.sleep(0.1)
+        job = follow_job(c, r.headers["location"])
         assert job["status"] == "done", job
         assert job["links"]["answer"].startswith(path)
         r = c.get(path, params=params)

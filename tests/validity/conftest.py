@@ -3,11 +3,10 @@ would (``castlegate ingest``), behind one real server, and asking it as a client
 
 from __future__ import annotations
 
-import time
 
 import pytest
 
-from tests.conftest import castlegate, start_service
+from tests.conftest import castlegate, follow_job, start_service
 
 
 @pytest.fixture(scope="session")
@@ -30,10 +29,7 @@ def conover(tmp_path_factory, datasets):
 def ask(c, method: str, path: str, **kw) -> dict:
     r = c.request(method, path, **kw)
     if r.status_code == 202:
-        deadline = time.monotonic() + 300
-        while (job := c.get(r.headers["location"]).json())["status"] in ("queued", "running"):
-            assert time.monotonic() < deadline, job
-            time.sleep(0.2)
+        job = follow_job(c, r.headers["location"], timeout=300, poll=0.2)
         assert job["status"] == "done", job
         r = c.get(job["links"]["result"])
     assert r.status_code == 200, r.text
