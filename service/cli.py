@@ -74,7 +74,7 @@ def _serve_granian(settings: Settings) -> None:
     from granian.constants import Interfaces
     from granian.log import LogLevels
 
-    os.environ.update(settings.environ())
+    os.environ.update(settings.to_env())
     level = settings.log_level.lower()
     Granian(
         "service.app:create_app_from_env", factory=True, interface=Interfaces.ASGI,

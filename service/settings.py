@@ -130,7 +130,8 @@ class Settings:
 
     def to_env(self) -> dict[str, str]:
         """These settings as environment variables: what a child process (the worker
-        ``serve`` starts) needs to run with exactly the same configuration."""
+        ``serve`` starts, granian's worker building the app) needs to run with exactly the
+        same configuration."""
         out = {}
         for f in fields(self):
             value = getattr(self, f.name)
@@ -153,17 +154,6 @@ class Settings:
                 values[f.name] = _convert(f.name, raw)
         s = cls(**values)
         return replace(s, **{k: v for k, v in overrides.items() if v is not None})
-
-    def environ(self) -> dict[str, str]:
-        """These settings as the environment ``from_env`` reads them back from (unset
-        fields left out): how ``serve`` hands its settings to server worker processes that
-        build the app themselves (granian)."""
-        out = {}
-        for f in fields(self):
-            v = getattr(self, f.name)
-            if v is not None:
-                out[_ENV_NAMES[f.name]] = ("on" if v else "off") if isinstance(v, bool) else str(v)
-        return out
 
 
 _ENV_NAMES = {
