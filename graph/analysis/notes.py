@@ -260,7 +260,8 @@ def pods_notes_for(*, events: int, accounts: int, objects: int, co_actions: int,
 
 
 #: below this many core ties a planted two-way split with a tenth of ties crossing is often
-#: invisible (tests/validity/test_polarization_grid.py: mean degree 2, up to 2,000 accounts)
+#: invisible (tests/validity/test_polarization_grid.py: mean degree 2, up to 2,000 accounts;
+#: at 200 accounts to any test, bench/results/polarization-limit.md)
 SMALL_CORE = 1_000
 
 
