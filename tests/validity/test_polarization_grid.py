@@ -16,7 +16,7 @@ c = 2 passes by only 28%, and at 200 or 2,000 accounts finite size takes much of
 margin. bench/polarization_limit.py measures how much: on these cells' graphs, the
 Bayes-optimal test (the likelihood ratio, told the model, mu and c; no test on the graph
 does better) reaches AUC 0.85 with Poisson degrees at 200 accounts (95% bootstrap interval
-0.81-0.88: no score can meet 0.95 there) and 0.96 at 2,000 (0.94-0.98), where this score
+0.81-0.88: no score can meet 0.95 there) and 0.97 at 2,000 (0.95-0.98), where this score
 reaches 0.91 (200 graphs a side; bench/results/polarization-limit.md). Those cells are in
 ``FAINT`` with what the score reaches; at 200 Poisson accounts of mean degree 2 it is near
 chance on the 20 graphs drawn here, so only the no-split half of the check holds there.
