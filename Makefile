@@ -113,8 +113,8 @@ test: install redis-server chromium gephi-toolkit
 openapi: install
 	$(CG) openapi
 
-# every benchmark, one after the other (each writes its table to bench/results/; about an
-# hour on 2 cores); BENCHES=analysis make bench runs one. The speed ones (issue 11) first.
+# every benchmark, one after the other (each writes its table to bench/results/; about two
+# hours on 2 cores); BENCHES=analysis make bench runs one. The speed ones (issue 11) first.
 BENCHES ?= analysis mixing cached_reads ingest streaming responsiveness load audits bombs faults polarization_limit summary
 bench: install redis-server neo4j-install
 	@command -v wrk >/dev/null 2>&1 || { \
