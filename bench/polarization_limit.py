@@ -65,7 +65,7 @@ def log_likelihood_ratios(graphs: list[np.ndarray], n: int, c: float, *, steps: 
                           burn: int = 50, measure: int = 200, seed: int = 0) -> np.ndarray:
     """log LR of "two sides, mu crossing" against "no split" for each graph (2 x k tie
     arrays over ``n`` accounts, about ``c n / 2`` ties each), by thermodynamic integration
-    over ``steps`` + 1 points of t, each with ``burn`` + ``measure`` Gibbs sweeps."""
+    over ``steps`` + 1 points of t, each with ``burn`` + ``measure`` sweeps of the chain."""
     m, h = int(c * n / 2), n // 2
     p_in = ((1 - MU) * m / 2) / (h * (h - 1) / 2)
     p_out = MU * m / (h * (n - h))
